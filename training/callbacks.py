@@ -1,0 +1,104 @@
+"""Keras callbacks of a training run: progress, TensorBoard, previews, checkpoints, stop."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+from tqdm import tqdm
+
+from training.model import LOSS_NAMES
+
+
+def _step(model) -> int:
+    return int(model.optimizer.iterations.numpy())
+
+
+def _floats(logs: dict | None) -> dict:
+    return {k: float(v) for k, v in (logs or {}).items() if k in LOSS_NAMES}
+
+
+class ProgressBar(keras.callbacks.Callback):
+    """A tqdm bar over the whole run (ETA included) showing the current loss terms."""
+
+    def __init__(self, total_steps: int, start_step: int):
+        super().__init__()
+        self.bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.bar.update(1)
+        self.bar.set_postfix({k: f"{v:.3g}" for k, v in _floats(logs).items()})
+
+    def on_train_end(self, logs=None):
+        self.bar.close()
+
+
+class Summaries(keras.callbacks.Callback):
+    """TensorBoard scalars every `every` steps (losses, images/s) and preview images."""
+
+    def __init__(self, log_dir: Path, preview_dir: Path, preview_photo: np.ndarray,
+                 batch_size: int, every: int, preview_every: int):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(str(log_dir))
+        self.preview_dir = preview_dir
+        self.preview_photo = preview_photo.astype(np.float32)[None]
+        self.batch_size, self.every, self.preview_every = batch_size, every, preview_every
+        self._t0, self._steps = time.perf_counter(), 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = _step(self.model)
+        self._steps += 1
+        if step % self.every == 0:
+            elapsed = time.perf_counter() - self._t0
+            with self.writer.as_default(step=step):
+                for name, value in _floats(logs).items():
+                    tf.summary.scalar(f"loss/{name}", value)
+                tf.summary.scalar("images_per_second", self._steps * self.batch_size / elapsed)
+            self._t0, self._steps = time.perf_counter(), 0
+        if step % self.preview_every == 0:
+            self.write_preview(step)
+
+    def write_preview(self, step: int) -> None:
+        stylized = self.model.transformer(self.preview_photo, training=False)
+        pixels = np.clip(np.asarray(stylized)[0], 0, 255).astype(np.uint8)
+        self.preview_dir.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels).save(self.preview_dir / f"step_{step:06d}.jpg", quality=90)
+        with self.writer.as_default(step=step):
+            tf.summary.image("preview", pixels[None])
+
+    def on_train_end(self, logs=None):
+        self.writer.flush()
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Saves the resume state every `every` steps and when training stops for any reason."""
+
+    def __init__(self, save, every: int):
+        super().__init__()
+        self.save, self.every = save, every
+        self.last_logs: dict = {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.last_logs = _floats(logs)
+        if _step(self.model) % self.every == 0:
+            self.save(self.last_logs)
+
+    def on_train_end(self, logs=None):
+        self.save(self.last_logs)
+
+
+class StopAt(keras.callbacks.Callback):
+    """Stops at a total step count or after a wall-clock budget, whichever comes first."""
+
+    def __init__(self, steps: int, minutes: float | None):
+        super().__init__()
+        self.steps = steps
+        self.deadline = time.monotonic() + minutes * 60 if minutes else None
+
+    def on_train_batch_end(self, batch, logs=None):
+        out_of_time = self.deadline is not None and time.monotonic() >= self.deadline
+        if _step(self.model) >= self.steps or out_of_time:
+            self.model.stop_training = True

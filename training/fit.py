@@ -1,0 +1,75 @@
+"""Builds the models for a TrainConfig, restores the last checkpoint and runs `fit()`."""
+from __future__ import annotations
+
+import contextlib
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from training.callbacks import Checkpointer, ProgressBar, StopAt, Summaries
+from training.data import content_dataset
+from training.model import StyleTransferModel
+from training.run_dir import WEIGHTS_FILE, write_run_info
+from training.transformer_net import build_transformer
+from training.vgg import build_loss_network
+
+
+def _device_setup() -> tuple[contextlib.AbstractContextManager, bool]:
+    """Mixed precision and XLA on GPUs, MirroredStrategy across several; plain fp32 on CPU."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy().scope(), True
+    return contextlib.nullcontext(), bool(gpus)
+
+
+def _build(cfg, style: np.ndarray, on_gpu: bool) -> tuple[StyleTransferModel, keras.Model]:
+    transformer = build_transformer(cfg.preset)
+    loss_network = build_loss_network(cfg.losses.vgg_layers, cfg.vgg_weights, cfg.vgg_sha256)
+    model = StyleTransferModel(transformer, loss_network, style.astype(np.float32), cfg.losses)
+    optimizer = keras.optimizers.Adam(cfg.learning_rate)
+    if on_gpu:
+        optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
+    model.compile(optimizer=optimizer, jit_compile=on_gpu)
+    # Optimizer slots must exist before a checkpoint can be restored into them.
+    optimizer.build(transformer.trainable_variables)
+    return model, transformer
+
+
+def fit(cfg, style: np.ndarray, photos: list[str], preview: np.ndarray, info: dict) -> None:
+    """Trains until cfg.steps or cfg.minutes, checkpointing into cfg.out."""
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    scope, on_gpu = _device_setup()
+    with scope:
+        model, transformer = _build(cfg, style, on_gpu)
+    checkpoint = tf.train.Checkpoint(transformer=transformer, optimizer=model.optimizer)
+    manager = tf.train.CheckpointManager(checkpoint, cfg.out / "checkpoints", max_to_keep=2)
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).expect_partial()
+    start = int(model.optimizer.iterations.numpy())
+    print(f"train: {len(photos)} photos, preset {cfg.preset}, "
+          f"{'resuming at step ' + str(start) if start else 'starting'} -> {cfg.steps} steps")
+    if start >= cfg.steps:
+        return
+
+    def save(losses: dict) -> None:
+        step = int(model.optimizer.iterations.numpy())
+        manager.save(checkpoint_number=step)
+        transformer.save_weights(cfg.out / WEIGHTS_FILE)
+        write_run_info(cfg.out, {**info, "step": step, "final_losses": losses,
+                                 "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+
+    callbacks = [
+        StopAt(cfg.steps, cfg.minutes),
+        Summaries(cfg.out / "logs", cfg.out / "previews", preview, cfg.batch_size,
+                  cfg.log_every, cfg.preview_every),
+        Checkpointer(save, cfg.checkpoint_every),
+        ProgressBar(cfg.steps, start),
+    ]
+    dataset = content_dataset(photos, cfg.image_size, cfg.batch_size, seed=cfg.seed)
+    # Endless data; StopAt ends training. Epochs only pace Keras' own bookkeeping.
+    model.fit(dataset, epochs=10**9, steps_per_epoch=cfg.checkpoint_every,
+              callbacks=callbacks, verbose=0, shuffle=False)

@@ -1,0 +1,56 @@
+"""The layout of a training run directory, shared by training (writes) and export (reads).
+
+    RUN_DIR/run.json               settings, step count, latest losses
+    RUN_DIR/transformer.weights.h5 transform-net weights of the latest checkpoint
+    RUN_DIR/checkpoints/           full resume state (weights + optimizer + step)
+    RUN_DIR/previews/              the fixed preview photo, stylized every K steps
+    RUN_DIR/logs/                  TensorBoard scalars and preview images
+
+A bundled style (`styles/<name>/`) is a run directory without checkpoints, previews
+and logs: export needs only run.json and the weights.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import keras
+
+from training.transformer_net import build_transformer
+
+RUN_FILE = "run.json"
+WEIGHTS_FILE = "transformer.weights.h5"
+
+
+class RunDirError(Exception):
+    """The directory is not a (finished enough) training run."""
+
+
+def read_run_info(run_dir: Path) -> dict:
+    path = Path(run_dir) / RUN_FILE
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RunDirError(f"{run_dir} is not a training run: {RUN_FILE} is missing") from None
+    except json.JSONDecodeError as e:
+        raise RunDirError(f"{path} is not valid JSON: {e}") from None
+
+
+def write_run_info(run_dir: Path, info: dict) -> None:
+    """Writes run.json atomically, so an interrupted run never leaves half a file."""
+    path = Path(run_dir) / RUN_FILE
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def load_transformer(run_dir: Path) -> tuple[keras.Model, dict]:
+    """Rebuilds the trained transform net of a run and returns it with its run info."""
+    info = read_run_info(run_dir)
+    weights = Path(run_dir) / WEIGHTS_FILE
+    if not weights.is_file():
+        raise RunDirError(f"{run_dir} has no trained weights yet ({WEIGHTS_FILE} is missing)")
+    model = build_transformer(info["preset"])
+    model.load_weights(weights)
+    return model, info

