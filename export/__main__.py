@@ -1,0 +1,5 @@
+import sys
+
+from export.publish import main
+
+sys.exit(main())

@@ -1,0 +1,112 @@
+"""`export`: publish a trained run as a TF Serving model version.
+
+    python -m export runs/starry --repo model_repo --name starry_night
+
+writes model_repo/starry_night/<next version>/ (saved_model.pb, variables/,
+assets.extra/tf_serving_warmup_requests, assets.extra/metadata.json), after checking
+that the SavedModel reloaded from disk reproduces the trained network.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    run_dir: Path
+    repo: Path
+    name: str
+    version: int | None = None
+
+
+def source_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def metadata(name: str, version: int, info: dict) -> dict:
+    return {
+        "model": name, "version": version, "style": info.get("style"),
+        "preset": info.get("preset"), "steps": info.get("step"),
+        "final_losses": info.get("final_losses"),
+        "training": {k: info.get(k) for k in ("image_size", "batch_size", "style_size",
+                                              "learning_rate", "losses", "vgg_weights")},
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "source_commit": source_commit(),
+    }
+
+
+def export(cfg: ExportConfig) -> Path:
+    """Writes, gates and publishes one version; returns its directory."""
+    import tensorflow as tf
+
+    from export.gate import check_saved_model
+    from export.repository import RepositoryError, next_version, publish, staging_dir
+    from export.stylizer import Stylizer
+    from export.warmup import write_warmup
+    from serving.contract import METADATA_FILE
+    from training.run_dir import load_transformer
+
+    transformer, info = load_transformer(cfg.run_dir)
+    model_dir = cfg.repo / cfg.name
+    version = cfg.version or next_version(model_dir)
+    if (model_dir / str(version)).exists():
+        raise RepositoryError(f"version {version} of {cfg.name} already exists")
+    with staging_dir(model_dir) as staged:
+        stylizer = Stylizer(transformer)
+        tf.saved_model.save(stylizer, str(staged), signatures=stylizer.signatures())
+        write_warmup(staged, cfg.name)
+        (staged / METADATA_FILE).write_text(json.dumps(metadata(cfg.name, version, info), indent=2))
+        error = check_saved_model(staged, transformer)
+        target = publish(staged, model_dir, version)
+    print(f"export: published {target} (preset {info['preset']}, step {info.get('step')}, "
+          f"max gate error {error:g} grey levels)")
+    return target
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="export", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Export a training run (or a bundled style under styles/) as a versioned "
+        "TensorFlow SavedModel in a TF Serving model repository: REPO/NAME/VERSION/.")
+    p.add_argument("run_dir", type=Path, help="training run directory (holds run.json)")
+    p.add_argument("--repo", type=Path, required=True, help="model repository (base of base_path)")
+    p.add_argument("--name", required=True, help="model name, e.g. starry_night")
+    p.add_argument("--version", type=int, default=None,
+                   help="version number (default: one more than the newest)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not NAME_PATTERN.match(args.name):
+        print(f"export: error: bad model name {args.name!r}: use a-z, 0-9, _ and -", file=sys.stderr)
+        return 2
+    if args.version is not None and args.version < 1:
+        print(f"export: error: --version must be >= 1, got {args.version}", file=sys.stderr)
+        return 2
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from export.gate import GateError
+    from export.repository import RepositoryError
+    from training.run_dir import RunDirError
+
+    try:
+        export(ExportConfig(args.run_dir, args.repo, args.name, args.version))
+    except (RunDirError, RepositoryError, GateError, OSError) as e:
+        print(f"export: error: {e}", file=sys.stderr)
+        return 1
+    return 0

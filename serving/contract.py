@@ -1,0 +1,30 @@
+"""The API contract between exported models, the model server and the gateway.
+
+Every exported style model has two signatures:
+
+``serving_default`` (what the gateway calls)
+    input  ``images``: string [N], each an encoded image file (JPEG, PNG, GIF, BMP)
+    output ``images``: string [N], each a JPEG of the stylized image, same size as its input
+
+``stylize_pixels``
+    input  ``pixels``: uint8 [N, H, W, 3], RGB
+    output ``pixels``: uint8 [N, H, W, 3], RGB
+
+This module imports nothing heavy so both sides can share it.
+"""
+
+SIGNATURE_ENCODED = "serving_default"
+SIGNATURE_PIXELS = "stylize_pixels"
+INPUT_IMAGES = "images"
+OUTPUT_IMAGES = "images"
+INPUT_PIXELS = "pixels"
+OUTPUT_PIXELS = "pixels"
+JPEG_QUALITY = 90
+
+# Files inside a version directory, beside saved_model.pb.
+WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
+METADATA_FILE = "assets.extra/metadata.json"
+
+# Version labels the rollout tool moves.
+LABEL_STABLE = "stable"
+LABEL_CANARY = "canary"

@@ -1,0 +1,70 @@
+"""Fixtures that build on each other: images -> tiny training run -> model repository
+-> model server process -> gateway app -> client."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+TINY_TRAIN_ARGS = ["--preset", "tiny", "--image-size", "32", "--batch-size", "2",
+                   "--style-size", "64", "--checkpoint-every", "5", "--preview-every", "5",
+                   "--seed", "1"]
+
+
+def write_image(path: Path, size=(64, 48), seed=0, mode="RGB", **save_args) -> Path:
+    """A smooth, photo-like test image (gradients and blobs), saved by Pillow."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w]
+    pixels = np.stack([x * 255 / w, y * 255 / h, 128 + 100 * np.sin((x + y) / 7)], axis=-1)
+    pixels = np.clip(pixels + rng.normal(0, 10, pixels.shape), 0, 255).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).convert(mode).save(path, **save_args)
+    return path
+
+
+@pytest.fixture(scope="session")
+def image_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("images")
+    write_image(root / "style.png", size=(80, 80), seed=99)
+    for i in range(4):
+        write_image(root / "photos" / ("nested" if i % 2 else "") / f"p{i}.jpg", seed=i)
+    return root
+
+
+@pytest.fixture(scope="session")
+def style_image(image_dir) -> Path:
+    return image_dir / "style.png"
+
+
+@pytest.fixture(scope="session")
+def photo_dir(image_dir) -> Path:
+    return image_dir / "photos"
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, style_image, photo_dir) -> Path:
+    """A tiny network trained for 10 steps (a few seconds)."""
+    from training.train import main
+
+    out = tmp_path_factory.mktemp("run")
+    argv = ["--style", str(style_image), "--content-dir", str(photo_dir), "--out", str(out),
+            "--steps", "10", *TINY_TRAIN_ARGS]
+    assert main(argv) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def model_repo(tmp_path_factory, trained_run) -> Path:
+    """A model repository holding version 1 of the models 'tiny' and 'tiny_b'."""
+    from export.publish import main
+
+    repo = tmp_path_factory.mktemp("model_repo")
+    for name in ("tiny", "tiny_b"):
+        assert main([str(trained_run), "--repo", str(repo), "--name", name]) == 0
+    return repo

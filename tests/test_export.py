@@ -1,0 +1,66 @@
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import export.gate
+from export.publish import main
+from export.warmup import read_warmup, sample_jpeg
+from serving.contract import (INPUT_IMAGES, INPUT_PIXELS, METADATA_FILE, OUTPUT_IMAGES,
+                              OUTPUT_PIXELS, SIGNATURE_ENCODED, SIGNATURE_PIXELS)
+
+
+def test_published_model_answers_both_signatures(model_repo):
+    loaded = tf.saved_model.load(str(model_repo / "tiny" / "1"))
+    pixels = np.zeros((2, 20, 28, 3), np.uint8)
+    out = loaded.signatures[SIGNATURE_PIXELS](**{INPUT_PIXELS: tf.constant(pixels)})
+    assert out[OUTPUT_PIXELS].shape == (2, 20, 28, 3) and out[OUTPUT_PIXELS].dtype == tf.uint8
+    files = tf.constant([sample_jpeg(40), sample_jpeg(24)])
+    encoded = loaded.signatures[SIGNATURE_ENCODED](**{INPUT_IMAGES: files})[OUTPUT_IMAGES]
+    assert [tuple(tf.io.decode_jpeg(e).shape) for e in encoded] == [(40, 40, 3), (24, 24, 3)]
+
+
+def test_warmup_file_parses_as_prediction_logs(model_repo):
+    logs = read_warmup(model_repo / "tiny" / "1")
+    assert 1 <= len(logs) <= 1000
+    request = logs[0].predict_log.request
+    assert request.model_spec.name == "tiny"
+    assert request.model_spec.signature_name == SIGNATURE_ENCODED
+    assert INPUT_IMAGES in request.inputs
+
+
+def test_metadata_records_the_training(model_repo):
+    meta = json.loads((model_repo / "tiny" / "1" / METADATA_FILE).read_text())
+    assert meta["preset"] == "tiny" and meta["steps"] == 10 and meta["version"] == 1
+    assert set(meta["final_losses"]) == {"loss", "content", "style", "tv"}
+
+
+def test_exports_number_versions_and_leave_no_staging(tmp_path, trained_run, capsys):
+    for _ in range(2):
+        assert main([str(trained_run), "--repo", str(tmp_path), "--name", "m"]) == 0
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["1", "2"]
+    assert "published" in capsys.readouterr().out
+
+
+def test_failed_gate_leaves_no_version(tmp_path, trained_run, monkeypatch, capsys):
+    monkeypatch.setattr(export.gate, "MAX_GREY_LEVELS", -1)
+    assert main([str(trained_run), "--repo", str(tmp_path), "--name", "m"]) == 1
+    assert "grey levels" in capsys.readouterr().err
+    assert list((tmp_path / "m").iterdir()) == []
+
+
+def test_explicit_existing_version_is_refused(tmp_path, trained_run, capsys):
+    assert main([str(trained_run), "--repo", str(tmp_path), "--name", "m", "--version", "3"]) == 0
+    assert main([str(trained_run), "--repo", str(tmp_path), "--name", "m", "--version", "3"]) == 1
+    assert "already exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--name", "Bad Name!"], ["--name", "m", "--version", "0"]])
+def test_bad_arguments_are_refused(tmp_path, trained_run, args):
+    assert main([str(trained_run), "--repo", str(tmp_path), *args]) == 2
+
+
+def test_not_a_run_directory_is_a_clear_error(tmp_path, capsys):
+    assert main([str(tmp_path), "--repo", str(tmp_path / "r"), "--name", "m"]) == 1
+    assert "not a training run" in capsys.readouterr().err

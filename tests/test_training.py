@@ -1,0 +1,104 @@
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import TINY_TRAIN_ARGS, write_image
+from training.train import main
+from training.transformer_net import build_transformer
+
+
+def _train(style, photos, out, steps, *extra):
+    return main(["--style", str(style), "--content-dir", str(photos), "--out", str(out),
+                 "--steps", str(steps), *TINY_TRAIN_ARGS, *extra])
+
+
+@pytest.mark.parametrize("preset", ["tiny", "fast", "johnson"])
+def test_transformer_keeps_any_size_in_range(preset):
+    net = build_transformer(preset)
+    out = np.asarray(net(np.full((1, 30, 41, 3), 128, np.float32)))
+    assert out.shape == (1, 30, 41, 3)
+    assert out.min() >= 0 and out.max() <= 255
+
+
+def test_training_lowers_the_loss_and_writes_a_run(tmp_path, style_image, photo_dir):
+    out = tmp_path / "run"
+    assert _train(style_image, photo_dir, out, 40, "--learning-rate", "0.01") == 0
+    info = json.loads((out / "run.json").read_text())
+    assert info["step"] == 40
+    assert (out / "transformer.weights.h5").is_file()
+    assert sorted(p.name for p in (out / "previews").iterdir())[-1] == "step_000040.jpg"
+    assert list((out / "logs").iterdir()), "TensorBoard events expected"
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(out / "logs"), size_guidance={"tensors": 0})
+    events.Reload()
+    losses = [e.tensor_proto.float_val[0] if e.tensor_proto.float_val
+              else float(np.frombuffer(e.tensor_proto.tensor_content, np.float32)[0])
+              for e in events.Tensors("loss/loss")]
+    assert "images_per_second" in events.Tags()["tensors"]
+    assert np.mean(losses[-2:]) < losses[0]
+
+
+def test_resume_continues_the_step_count(tmp_path, style_image, photo_dir, capsys):
+    out = tmp_path / "run"
+    assert _train(style_image, photo_dir, out, 5) == 0
+    assert _train(style_image, photo_dir, out, 8) == 0
+    assert "resuming at step 5" in capsys.readouterr().out
+    assert json.loads((out / "run.json").read_text())["step"] == 8
+
+
+def test_resume_with_another_preset_is_refused(tmp_path, style_image, photo_dir, capsys):
+    out = tmp_path / "run"
+    assert _train(style_image, photo_dir, out, 5) == 0
+    assert main(["--style", str(style_image), "--content-dir", str(photo_dir), "--out", str(out),
+                 "--preset", "fast"]) == 2
+    assert "preset" in capsys.readouterr().err
+
+
+def test_missing_style_is_a_clear_error(tmp_path, photo_dir, capsys):
+    assert _train(tmp_path / "nope.jpg", photo_dir, tmp_path / "run", 1) == 2
+    assert "style image not found" in capsys.readouterr().err
+
+
+def test_empty_content_folder_is_a_clear_error(tmp_path, style_image, capsys):
+    (tmp_path / "empty").mkdir()
+    assert _train(style_image, tmp_path / "empty", tmp_path / "run", 1) == 2
+    assert "no usable photos" in capsys.readouterr().err
+
+
+def test_unreadable_and_small_photos_are_skipped_with_a_warning(tmp_path, style_image, photo_dir):
+    photos = tmp_path / "photos"
+    for i, p in enumerate(sorted(photo_dir.rglob("*.jpg"))[:2]):
+        (photos / f"ok{i}.jpg").parent.mkdir(exist_ok=True)
+        (photos / f"ok{i}.jpg").write_bytes(p.read_bytes())
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    write_image(photos / "small.png", size=(16, 16))
+    with pytest.warns(UserWarning) as record:
+        assert _train(style_image, photos, tmp_path / "run", 2) == 0
+    messages = " ".join(str(w.message) for w in record)
+    assert "broken.jpg" in messages and "small.png" in messages
+
+
+def test_unreadable_style_is_a_clear_error(tmp_path, photo_dir, capsys):
+    bad = tmp_path / "style.jpg"
+    bad.write_bytes(b"GIF89a garbage")
+    assert _train(bad, photo_dir, tmp_path / "run", 1) == 2
+    assert "cannot read image" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", [["--steps", "0"], ["--preset", "huge"], ["--style-layers", "a:x"]])
+def test_bad_flags_exit_non_zero(flag, tmp_path, style_image, photo_dir):
+    with pytest.raises(SystemExit) as exc:
+        main(["--style", str(style_image), "--content-dir", str(photo_dir),
+              "--out", str(tmp_path), *flag])
+    assert exc.value.code == 2
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for option in ("--style", "--content-dir", "--steps", "--minutes", "--vgg-weights",
+                   "--tv-weight", "--checkpoint-every"):
+        assert option in out
