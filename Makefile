@@ -31,7 +31,7 @@ lint: install
 
 # The bundled styles (styles/*/) exported into a local TF Serving model repository.
 models: install
-	$(PY) -m serving.bundled --styles styles --repo $(MODEL_REPO)
+	$(PY) -m export.bundled --styles styles --repo $(MODEL_REPO)
 
 run: models
 	$(PY) -m serving.run_local --repo $(MODEL_REPO)

@@ -4,7 +4,9 @@ Every exported style model has two signatures:
 
 ``serving_default`` (what the gateway calls)
     input  ``images``: string [N], each an encoded image file (JPEG, PNG, GIF, BMP)
-    output ``images``: string [N], each a JPEG of the stylized image, same size as its input
+    output ``images_bytes``: string [N], each a JPEG of the stylized image, same size as
+        its input. The ``_bytes`` suffix makes TF Serving's REST API return it base64
+        encoded ({"b64": ...}) instead of as raw bytes in JSON.
 
 ``stylize_pixels``
     input  ``pixels``: uint8 [N, H, W, 3], RGB
@@ -16,7 +18,7 @@ This module imports nothing heavy so both sides can share it.
 SIGNATURE_ENCODED = "serving_default"
 SIGNATURE_PIXELS = "stylize_pixels"
 INPUT_IMAGES = "images"
-OUTPUT_IMAGES = "images"
+OUTPUT_IMAGES = "images_bytes"
 INPUT_PIXELS = "pixels"
 OUTPUT_PIXELS = "pixels"
 JPEG_QUALITY = 90

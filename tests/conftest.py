@@ -2,6 +2,7 @@
 -> model server process -> gateway app -> client."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -68,3 +69,54 @@ def model_repo(tmp_path_factory, trained_run) -> Path:
     for name in ("tiny", "tiny_b"):
         assert main([str(trained_run), "--repo", str(repo), "--name", name]) == 0
     return repo
+
+
+MODELS_CONFIG = """
+model_config_list {{
+  config {{
+    name: "tiny" base_path: "{repo}/tiny" model_platform: "tensorflow"
+    model_version_policy {{ all {{}} }}
+    version_labels {{ key: "stable" value: 1 }}
+  }}
+  config {{ name: "tiny_b" base_path: "{repo}/tiny_b" model_platform: "tensorflow" }}
+}}
+"""
+
+
+@pytest.fixture(scope="session")
+def model_server(model_repo, tmp_path_factory):
+    """The development model server serving `model_repo` (tiny, with label stable=1; tiny_b)."""
+    from tests.servers import ModelServerProcess
+
+    root = tmp_path_factory.mktemp("server")
+    config = root / "models.config"
+    config.write_text(MODELS_CONFIG.format(repo=model_repo))
+    server = ModelServerProcess(config, root / "server.log").start(wait_for="tiny")
+    server.wait_available("tiny_b")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def catalogue_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("catalogue") / "catalogue.json"
+    path.write_text(json.dumps({"styles": [
+        {"name": "tiny", "title": "Tiny", "artist": "Test Suite", "year": 2026},
+        {"name": "tiny_b", "title": "Tiny B", "artist": "Test Suite", "year": 2026},
+        {"name": "absent", "title": "Absent", "artist": "Nobody", "year": 1900},
+    ]}))
+    return path
+
+
+@pytest.fixture
+def app(model_server, catalogue_file):
+    from gateway import create_app
+
+    return create_app({"TESTING": True, "MODEL_SERVER": model_server.grpc_target,
+                       "CATALOGUE_FILE": str(catalogue_file), "PREDICT_TIMEOUT": 20.0,
+                       "MAX_CONTENT_LENGTH": 2 * 1024 * 1024, "MAX_PIXELS": 4_000_000})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

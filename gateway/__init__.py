@@ -1,0 +1,60 @@
+"""The web gateway: a page and a JSON API that turn uploads into gRPC Predict calls."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from flask import Flask, g, request
+
+from gateway import model_client
+from gateway.catalogue import load_catalogue
+from gateway.errors import register_error_handlers
+from gateway.metrics import REQUEST_LATENCY, REQUESTS
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS = {
+    "MODEL_SERVER": "127.0.0.1:8500",      # host:port of the gRPC PredictionService
+    "CATALOGUE_FILE": str(REPO_ROOT / "styles" / "catalogue.json"),
+    "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,  # bytes per upload (413 above)
+    "MAX_PIXELS": 50_000_000,              # decoded pixels per upload (413 above)
+    "DEFAULT_MAX_SIDE": 1024,
+    "HARD_MAX_SIDE": 2048,
+    "PREDICT_TIMEOUT": 30.0,               # seconds, gRPC deadline of one Predict
+    "STATUS_TIMEOUT": 2.0,                 # seconds, gRPC deadline of GetModelStatus
+    "PREDICT_RETRIES": 3,                  # retries on UNAVAILABLE, inside the deadline
+}
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """App factory. Settings: DEFAULTS, then GATEWAY_* environment variables
+    (GATEWAY_MODEL_SERVER=host:8500 ...), then `test_config`."""
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("GATEWAY")
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.config["CATALOGUE"] = load_catalogue(Path(app.config["CATALOGUE_FILE"]))
+
+    from gateway import api, health, pages
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(pages.bp)
+    register_error_handlers(app)
+    model_client.init_app(app)
+    _count_requests(app)
+    return app
+
+
+def _count_requests(app: Flask) -> None:
+    @app.before_request
+    def start_timer():
+        g.start = time.perf_counter()
+
+    @app.after_request
+    def record(response):
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        REQUESTS.labels(route, g.get("style", ""), str(response.status_code)).inc()
+        REQUEST_LATENCY.labels(route).observe(time.perf_counter() - g.get("start", time.perf_counter()))
+        return response

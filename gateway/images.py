@@ -1,0 +1,81 @@
+"""Upload checks and normalisation, all with Pillow, before anything reaches the model.
+
+Whatever arrives (any mode, EXIF-rotated, animated, 16-bit, CMYK, with alpha), the model
+server receives an upright 8-bit RGB JPEG whose long side is at most `max_side`.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from gateway.errors import ImageTooLarge, NoImage, UnsupportedImageType
+
+ACCEPTED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "MPO"}
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_pixels: int = 50_000_000
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    jpeg: bytes
+    width: int
+    height: int
+    original_width: int
+    original_height: int
+
+
+def _open(data: bytes, content_type: str | None, limits: UploadLimits) -> Image.Image:
+    if not data:
+        raise NoImage("no image: send the photo as the multipart field 'image'")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, Image.DecompressionBombWarning,
+            Image.DecompressionBombError) as e:
+        if content_type and not content_type.startswith(("image/", "application/octet-stream")):
+            raise UnsupportedImageType(f"not an image type we accept ({content_type}); "
+                                       "send JPEG, PNG, WebP, GIF, BMP or TIFF") from None
+        if isinstance(e, UnidentifiedImageError):
+            raise NoImage("unreadable image: the file is not a picture Pillow can decode") from None
+        raise ImageTooLarge(f"image rejected: {e}") from None
+    if img.format not in ACCEPTED_FORMATS:
+        raise UnsupportedImageType(f"{img.format} images are not accepted; "
+                                   "send JPEG, PNG, WebP, GIF, BMP or TIFF")
+    if img.width * img.height > limits.max_pixels:
+        raise ImageTooLarge(f"image has {img.width}x{img.height} pixels; "
+                            f"the limit is {limits.max_pixels // 1_000_000} megapixels")
+    return img
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    img.seek(0)  # animated: the first frame
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        img = img.point(lambda v: v / 256).convert("L")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA")
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, img)
+    return img.convert("RGB")
+
+
+def prepare_image(data: bytes, content_type: str | None, max_side: int,
+                  limits: UploadLimits = UploadLimits()) -> PreparedImage:
+    img = _open(data, content_type, limits)
+    try:
+        rgb = _to_rgb(img)
+    except (OSError, ValueError, SyntaxError) as e:
+        raise NoImage(f"unreadable image: {e}") from None
+    original = rgb.size
+    if max(rgb.size) > max_side:
+        rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    rgb.save(buffer, format="JPEG", quality=95)
+    return PreparedImage(buffer.getvalue(), rgb.width, rgb.height, *original)

@@ -1,0 +1,145 @@
+"""A TF-Serving-compatible model server for development and CI.
+
+Production runs the official `tensorflow/serving` image; this server exists because the
+`tensorflow_model_server` binary cannot be installed everywhere. It takes the same flags
+(the subset below), reads the same models.config and model layout, and speaks the same
+gRPC API (tensorflow-serving-api protos) and REST paths. It does not batch:
+--enable_batching and --batching_parameters_file are validated and otherwise ignored.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from concurrent import futures
+from dataclasses import dataclass
+
+GRPC_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    port: int = 8500
+    rest_api_port: int = 0
+    model_config_file: str | None = None
+    model_name: str | None = None
+    model_base_path: str | None = None
+    file_system_poll_wait_seconds: float = 1.0
+    monitoring_config_file: str | None = None
+    enable_batching: bool = False
+    batching_parameters_file: str | None = None
+    enable_model_warmup: bool = True
+    grpc_max_threads: int = 16
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = ServerConfig()
+    p = argparse.ArgumentParser(
+        prog="model-server", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Development stand-in for tensorflow_model_server (same flags, files and "
+        "APIs). Serve models.config: model-server --model_config_file=models.config "
+        "--rest_api_port=8501")
+    p.add_argument("--port", type=int, default=d.port, help="gRPC port")
+    p.add_argument("--rest_api_port", type=int, default=d.rest_api_port, help="0 disables REST")
+    p.add_argument("--model_config_file", default=None, help="ModelServerConfig text proto")
+    p.add_argument("--model_name", default=None, help="single model mode: its name")
+    p.add_argument("--model_base_path", default=None, help="single model mode: its base path")
+    p.add_argument("--file_system_poll_wait_seconds", type=float,
+                   default=d.file_system_poll_wait_seconds, help="version polling interval")
+    p.add_argument("--monitoring_config_file", default=None, help="MonitoringConfig text proto")
+    p.add_argument("--enable_batching", type=_bool, nargs="?", const=True, default=False)
+    p.add_argument("--batching_parameters_file", default=None)
+    p.add_argument("--enable_model_warmup", type=_bool, nargs="?", const=True, default=True)
+    p.add_argument("--grpc_max_threads", type=int, default=d.grpc_max_threads)
+    return p
+
+
+def _initial_config(cfg: ServerConfig):
+    from serving.config_files import ConfigError, ModelServerConfig, read_model_config
+
+    if cfg.model_config_file:
+        return read_model_config(cfg.model_config_file)
+    if cfg.model_name and cfg.model_base_path:
+        config = ModelServerConfig()
+        config.model_config_list.config.add(name=cfg.model_name, base_path=cfg.model_base_path,
+                                            model_platform="tensorflow")
+        return config
+    raise ConfigError("give --model_config_file, or --model_name and --model_base_path")
+
+
+def _metrics_path(cfg: ServerConfig) -> str | None:
+    from serving.config_files import BatchingParameters, MonitoringConfig, read_text
+
+    if cfg.batching_parameters_file:
+        read_text(cfg.batching_parameters_file, BatchingParameters)
+    if not cfg.monitoring_config_file:
+        return None
+    monitoring = read_text(cfg.monitoring_config_file, MonitoringConfig)
+    prometheus = monitoring.prometheus_config
+    return (prometheus.path or "/monitoring/prometheus/metrics") if prometheus.enable else None
+
+
+def serve(cfg: ServerConfig) -> None:
+    import grpc
+    from werkzeug.serving import make_server
+
+    from serving.model_server.grpc_api import ErrorMapping, add_services
+    from serving.model_server.registry import ModelRegistry
+    from serving.model_server.rest_api import create_rest_app
+
+    config, metrics_path = _initial_config(cfg), _metrics_path(cfg)
+    registry = ModelRegistry(warm_up=cfg.enable_model_warmup)
+    options = [("grpc.max_receive_message_length", GRPC_MAX_MESSAGE_BYTES),
+               ("grpc.max_send_message_length", GRPC_MAX_MESSAGE_BYTES)]
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=cfg.grpc_max_threads),
+                         interceptors=[ErrorMapping()], options=options)
+    update_health = add_services(server, registry)
+    if server.add_insecure_port(f"0.0.0.0:{cfg.port}") == 0:
+        raise OSError(f"cannot listen on gRPC port {cfg.port}")
+    server.start()
+    rest = None
+    if cfg.rest_api_port:
+        rest = make_server("0.0.0.0", cfg.rest_api_port, create_rest_app(registry, metrics_path),
+                           threaded=True)
+        threading.Thread(target=rest.serve_forever, daemon=True).start()
+    logging.info("gRPC on %d, REST on %s", cfg.port, cfg.rest_api_port or "off")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        registry.apply_config(config)
+    except Exception as e:  # noqa: BLE001 - a bad label at start-up is logged, as TF Serving does
+        logging.error("%s", e)
+    update_health()
+    while not stop.wait(cfg.file_system_poll_wait_seconds):
+        registry.sync()
+        update_health()
+    if rest:
+        rest.shutdown()
+    server.stop(grace=2).wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cfg = ServerConfig(**vars(args))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s model_server %(message)s")
+    from serving.config_files import ConfigError
+
+    try:
+        serve(cfg)
+    except (ConfigError, OSError) as e:
+        print(f"model-server: error: {e}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,151 @@
+"""Which model versions are loaded, following a ModelServerConfig and the file system.
+
+Like TF Serving: each model's base_path holds integer version directories; the version
+policy (latest N / all / specific) picks which to serve; new versions are loaded before
+old ones are unloaded, so a model never goes dark during an upgrade; version labels may
+only point at loaded versions.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tensorflow_serving.config import model_server_config_pb2
+
+from serving.model_server.errors import FailedPrecondition, NotFound, Unavailable
+from serving.model_server.servable import Servable
+
+log = logging.getLogger("model_server")
+
+
+@dataclass
+class ModelState:
+    config: model_server_config_pb2.ModelConfig
+    loaded: dict[int, Servable] = field(default_factory=dict)
+    # version -> (state name, error message) for versions not (yet) AVAILABLE.
+    pending: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+
+def wanted_versions(config, on_disk: list[int]) -> list[int]:
+    policy = config.model_version_policy
+    which = policy.WhichOneof("policy_choice")
+    if which == "all":
+        return on_disk
+    if which == "specific":
+        return sorted(set(on_disk) & set(policy.specific.versions))
+    n = policy.latest.num_versions if which == "latest" else 1
+    return on_disk[-max(n, 1):]
+
+
+def versions_on_disk(base_path: str) -> list[int]:
+    base = Path(base_path)
+    if not base.is_dir():
+        return []
+    return sorted(int(p.name) for p in base.iterdir()
+                  if p.name.isdigit() and (p / "saved_model.pb").is_file())
+
+
+class ModelRegistry:
+    def __init__(self, warm_up: bool = True):
+        self.warm_up = warm_up
+        self.models: dict[str, ModelState] = {}
+        self._lock = threading.RLock()  # guards self.models
+        self._sync_lock = threading.Lock()  # one sync (load/unload pass) at a time
+
+    def apply_config(self, config: model_server_config_pb2.ModelServerConfig) -> None:
+        """Replaces the whole config: omitted models unload, labels are checked after load."""
+        entries = {c.name: c for c in config.model_config_list.config}
+        with self._lock:
+            for name in set(self.models) - set(entries):
+                log.info("unloading model %s (not in the new config)", name)
+                del self.models[name]
+            for name, entry in entries.items():
+                state = self.models.setdefault(name, ModelState(entry))
+                state.config = entry
+        self.sync()
+        errors = [self._label_error(name) for name in entries]
+        errors = [e for e in errors if e]
+        if errors:
+            raise FailedPrecondition("; ".join(errors))
+
+    def _label_error(self, name: str) -> str | None:
+        state = self.models[name]
+        bad = {label: v for label, v in state.config.version_labels.items() if v not in state.loaded}
+        if bad:
+            return (f"model {name}: version labels {bad} point at versions that are not "
+                    f"loaded (loaded: {sorted(state.loaded)})")
+        return None
+
+    def sync(self) -> None:
+        """One polling pass: load wanted versions, then unload unwanted ones."""
+        with self._sync_lock:
+            with self._lock:
+                snapshot = list(self.models.items())
+            for name, state in snapshot:
+                self._sync_model(name, state)
+
+    def _sync_model(self, name: str, state: ModelState) -> None:
+        wanted = wanted_versions(state.config, versions_on_disk(state.config.base_path))
+        for version in wanted:
+            if version not in state.loaded:
+                self._load(name, state, version)
+        for version in [v for v in state.loaded if v not in wanted]:
+            if any(v in state.loaded for v in wanted) or not wanted:
+                log.info("unloading %s version %d", name, version)
+                state.loaded.pop(version)
+
+    def _load(self, name: str, state: ModelState, version: int) -> None:
+        path = Path(state.config.base_path) / str(version)
+        state.pending[version] = ("LOADING", "")
+        try:
+            servable = Servable(name, version, path)
+            if self.warm_up:
+                servable.warm_up()
+        except Exception as e:  # noqa: BLE001 - any load failure marks the version, never the server
+            log.error("failed to load %s version %d: %s", name, version, e)
+            state.pending[version] = ("END", f"failed to load: {e}")
+            return
+        with self._lock:
+            state.loaded[version] = servable
+            state.pending.pop(version, None)
+        log.info("loaded %s version %d from %s", name, version, path)
+
+    def resolve(self, name: str, version: int | None = None, label: str | None = None) -> Servable:
+        with self._lock:
+            state = self.models.get(name)
+            if state is None:
+                raise NotFound(f"Servable not found for request: Latest({name})")
+            if label:
+                if label not in state.config.version_labels:
+                    raise NotFound(f"Unrecognized servable version label: {label}")
+                version = state.config.version_labels[label]
+            if version is not None:
+                if version not in state.loaded:
+                    raise NotFound(f"Servable not found for request: Specific({name}, {version})")
+                return state.loaded[version]
+            if not state.loaded:
+                raise Unavailable(f"model {name} has no version available yet")
+            return state.loaded[max(state.loaded)]
+
+    def statuses(self, name: str, version: int | None = None,
+                 label: str | None = None) -> list[tuple[int, str, str]]:
+        """[(version, state, error message)] as GetModelStatus reports them."""
+        with self._lock:
+            state = self.models.get(name)
+            if state is None:
+                raise NotFound(f"Could not find any versions of model {name}")
+            if label:
+                version = self.resolve(name, label=label).version
+            rows = {v: ("AVAILABLE", "") for v in state.loaded}
+            rows.update({v: s for v, s in state.pending.items() if v not in rows})
+        if version is not None:
+            if version not in rows:
+                raise NotFound(f"Could not find version {version} of model {name}")
+            rows = {version: rows[version]}
+        return [(v, s, msg) for v, (s, msg) in sorted(rows.items())]
+
+    def any_available(self) -> bool:
+        with self._lock:
+            return any(state.loaded for state in self.models.values())
