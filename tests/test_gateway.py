@@ -1,0 +1,144 @@
+import io
+import json
+
+import pytest
+from PIL import Image
+
+from gateway import create_app
+from tests.conftest import write_image
+from tests.servers import ModelServerProcess
+
+
+def upload(client, data: bytes, filename="photo.jpg", content_type="image/jpeg", **form):
+    form.setdefault("style", "tiny")
+    form["image"] = (io.BytesIO(data), filename, content_type)
+    return client.post("/api/v1/stylize", data=form, content_type="multipart/form-data")
+
+
+def encoded(tmp_path, name, **kwargs) -> bytes:
+    return write_image(tmp_path / name, **kwargs).read_bytes()
+
+
+def result_size(response) -> tuple[int, int]:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "image/jpeg"
+    return Image.open(io.BytesIO(response.data)).size
+
+
+@pytest.mark.parametrize("name,mode,args", [
+    ("a.jpg", "RGB", {}), ("a.png", "RGB", {}), ("a.jpg", "CMYK", {}), ("a.png", "RGBA", {}),
+    ("a.png", "P", {}), ("a.png", "I;16", {}), ("a.webp", "RGB", {}), ("a.tiff", "RGB", {}),
+])
+def test_stylize_any_mode_and_format(client, tmp_path, name, mode, args):
+    response = upload(client, encoded(tmp_path, name, size=(64, 48), mode=mode, **args))
+    assert result_size(response) == (64, 48)
+    assert response.headers["X-Model-Version"] == "1"
+
+
+def test_exif_orientation_is_applied(client, tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise for display
+    response = upload(client, encoded(tmp_path, "r.jpg", size=(64, 48), exif=exif))
+    assert result_size(response) == (48, 64)
+
+
+def test_animated_gif_uses_the_first_frame(client, tmp_path):
+    frames = [Image.new("RGB", (40, 30), c) for c in ("red", "blue")]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:])
+    assert result_size(upload(client, buffer.getvalue(), "a.gif", "image/gif")) == (40, 30)
+
+
+def test_long_side_is_limited_by_max_side(client, tmp_path):
+    response = upload(client, encoded(tmp_path, "big.jpg", size=(200, 100)), max_side="64")
+    assert result_size(response) == (64, 32)
+    assert response.headers["X-Image-Size"] == "64x32"
+
+
+def test_version_and_label_are_passed_through(client, tmp_path):
+    data = encoded(tmp_path, "a.jpg")
+    assert upload(client, data, version="1").headers["X-Model-Version"] == "1"
+    assert upload(client, data, label="stable").headers["X-Model-Version"] == "1"
+
+
+def error_of(response, status):
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["error"] and "Traceback" not in body["error"]
+    return body["error"]
+
+
+def test_rejections(client, tmp_path):
+    jpeg = encoded(tmp_path, "a.jpg")
+    assert "no image" in error_of(client.post("/api/v1/stylize", data={"style": "tiny"}), 400)
+    assert "unreadable" in error_of(upload(client, b"\xff\xd8garbage"), 400)
+    assert "not an image type" in error_of(upload(client, b"hello", "a.txt", "text/plain"), 415)
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n"
+    assert error_of(upload(client, eps, "a.eps", "application/postscript"), 415)
+    assert "style" in error_of(upload(client, jpeg, style=""), 422)
+    assert "unknown style" in error_of(upload(client, jpeg, style="nope"), 422)
+    assert "max_side" in error_of(upload(client, jpeg, max_side="5000"), 422)
+    assert "max_side" in error_of(upload(client, jpeg, max_side="big"), 422)
+    assert error_of(upload(client, jpeg, version="9"), 422)
+    assert error_of(upload(client, jpeg, label="nope"), 422)
+    assert "not both" in error_of(upload(client, jpeg, version="1", label="stable"), 422)
+
+
+def test_too_large_uploads(client, tmp_path):
+    assert "limit is 2 MB" in error_of(upload(client, b"\0" * (3 * 1024 * 1024)), 413)
+    huge = io.BytesIO()
+    Image.new("L", (3000, 2000)).save(huge, format="PNG")  # 6 MP, above the 4 MP test limit
+    assert "megapixels" in error_of(upload(client, huge.getvalue(), "h.png", "image/png"), 413)
+
+
+def test_styles_list_versions_from_the_model_server(client):
+    styles = {s["name"]: s for s in client.get("/api/v1/styles").get_json()["styles"]}
+    assert styles["tiny"]["versions"] == [1] and styles["tiny"]["available"]
+    assert styles["tiny"]["artist"] == "Test Suite"
+    assert styles["absent"]["available"] is False
+
+
+def test_probes_metrics_and_openapi(client, tmp_path):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/readyz").get_json()["styles"] == ["tiny", "tiny_b"]
+    upload(client, encoded(tmp_path, "a.jpg"))
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'gateway_requests_total{route="/api/v1/stylize",status="200",style="tiny"}' in metrics
+    assert "gateway_predict_seconds_bucket" in metrics
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/stylize" in spec["paths"]
+
+
+def test_page_is_served_without_external_resources(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "<input id=\"file\"" in page and "http://" not in page and "https://" not in page
+
+
+def test_model_server_down_then_back(model_repo, tmp_path, catalogue_file):
+    config = tmp_path / "models.config"
+    config.write_text(f'model_config_list {{ config {{ name: "tiny" base_path: "{model_repo}/tiny" '
+                      'model_platform: "tensorflow" } }')
+    server = ModelServerProcess(config, tmp_path / "server.log")
+    app = create_app({"MODEL_SERVER": server.grpc_target, "CATALOGUE_FILE": str(catalogue_file),
+                      "PREDICT_TIMEOUT": 5.0})
+    client, jpeg = app.test_client(), encoded(tmp_path, "a.jpg")
+    response = upload(client, jpeg)
+    assert "unavailable" in error_of(response, 503)
+    assert response.headers["Retry-After"]
+    assert client.get("/readyz").status_code == 503
+    try:
+        server.start(wait_for="tiny")
+        assert result_size(upload(client, jpeg)) == (64, 48)
+        assert client.get("/readyz").status_code == 200
+    finally:
+        server.stop()
+    assert error_of(upload(client, jpeg), 503)
+
+
+def test_config_from_environment(monkeypatch, catalogue_file):
+    monkeypatch.setenv("GATEWAY_MODEL_SERVER", "model-server:8500")
+    monkeypatch.setenv("GATEWAY_DEFAULT_MAX_SIDE", "512")
+    app = create_app({"CATALOGUE_FILE": str(catalogue_file)})
+    assert app.config["MODEL_SERVER"] == "model-server:8500"
+    assert app.config["DEFAULT_MAX_SIDE"] == 512
+    assert json.loads(json.dumps(app.config["DEFAULT_MAX_SIDE"])) == 512
