@@ -1,0 +1,60 @@
+"""The page in a real browser: Debian's Chromium driven by Playwright (no browser download)."""
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import write_image
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not shutil.which("chromium"),
+                                reason="Debian chromium is not installed (.ci/run installs it)")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def live_gateway(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1200, "height": 900}, {"width": 390, "height": 844}])
+def test_upload_a_photo_and_see_the_painting(browser, live_gateway, tmp_path, viewport):
+    photo = write_image(tmp_path / "photo.jpg", size=(96, 64))
+    page = browser.new_page(viewport=viewport)
+    page.goto(live_gateway)
+    page.wait_for_selector('.style[aria-checked="true"]')
+    page.set_input_files("#file", str(photo))
+    page.click("#go")
+    page.wait_for_function("document.getElementById('result').naturalWidth > 0", timeout=30_000)
+    assert page.evaluate("document.getElementById('result').naturalWidth") == 96
+    assert page.is_visible("#download")
+    assert page.is_hidden("#message")
+    page.screenshot(path=str(tmp_path / "page.png"))
+
+
+def test_errors_are_shown_readably(browser, live_gateway, tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8 definitely not a jpeg")
+    page = browser.new_page()
+    page.goto(live_gateway)
+    page.wait_for_selector('.style[aria-checked="true"]')
+    page.set_input_files("#file", str(bad))
+    page.click("#go")
+    page.wait_for_selector("#message:not([hidden])")
+    assert "unreadable image" in page.inner_text("#message")
