@@ -43,7 +43,7 @@ export: install
 	$(PY) -m export $(RUN_DIR) --repo $(MODEL_REPO) --name $(NAME)
 
 contact-sheet: install
-	$(PY) -m training.contact_sheet --styles styles --photos $(DATA)/content-test --out contact_sheet.png
+	$(PY) -m training.contact_sheet --styles styles --photos $(DATA)/content-test --style-images $(DATA)/styles --out contact_sheet.png
 
 bench: install
 	$(PY) -m bench

@@ -8,8 +8,14 @@ import numpy as np
 import tensorflow as tf
 
 from export.warmup import sample_jpeg
-from serving.contract import (INPUT_IMAGES, INPUT_PIXELS, OUTPUT_IMAGES, OUTPUT_PIXELS,
-                              SIGNATURE_ENCODED, SIGNATURE_PIXELS)
+from serving.contract import (
+    INPUT_IMAGES,
+    INPUT_PIXELS,
+    OUTPUT_IMAGES,
+    OUTPUT_PIXELS,
+    SIGNATURE_ENCODED,
+    SIGNATURE_PIXELS,
+)
 
 MAX_GREY_LEVELS = 1
 

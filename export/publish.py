@@ -50,7 +50,7 @@ def metadata(name: str, version: int, info: dict) -> dict:
     }
 
 
-def export(cfg: ExportConfig) -> Path:
+def export(cfg: ExportConfig) -> str:
     """Writes, gates and publishes one version; returns its directory."""
     import tensorflow as tf
 
@@ -68,10 +68,11 @@ def export(cfg: ExportConfig) -> Path:
         raise RepositoryError(f"version {version} of {cfg.name} already exists")
     with staging_dir(model_dir) as staged:
         stylizer = Stylizer(transformer)
-        tf.saved_model.save(stylizer, str(staged), signatures=stylizer.signatures())
-        write_warmup(staged, cfg.name)
-        (staged / METADATA_FILE).write_text(json.dumps(metadata(cfg.name, version, info), indent=2))
-        error = check_saved_model(staged, transformer)
+        tf.saved_model.save(stylizer, staged, signatures=stylizer.signatures())
+        write_warmup(Path(staged), cfg.name)
+        (Path(staged) / METADATA_FILE).write_text(
+            json.dumps(metadata(cfg.name, version, info), indent=2))
+        error = check_saved_model(Path(staged), transformer)
         target = publish(staged, model_dir, version)
     print(f"export: published {target} (preset {info['preset']}, step {info.get('step')}, "
           f"max gate error {error:g} grey levels)")

@@ -8,8 +8,15 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from serving.contract import (INPUT_IMAGES, INPUT_PIXELS, JPEG_QUALITY, OUTPUT_IMAGES,
-                              OUTPUT_PIXELS, SIGNATURE_ENCODED, SIGNATURE_PIXELS)
+from serving.contract import (
+    INPUT_IMAGES,
+    INPUT_PIXELS,
+    JPEG_QUALITY,
+    OUTPUT_IMAGES,
+    OUTPUT_PIXELS,
+    SIGNATURE_ENCODED,
+    SIGNATURE_PIXELS,
+)
 
 
 class Stylizer(tf.Module):

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 from PIL import Image
-from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+from tensorflow_serving.apis import prediction_log_pb2
 
-from serving.contract import INPUT_IMAGES, SIGNATURE_ENCODED, WARMUP_FILE
+from serving.contract import WARMUP_FILE
+from serving.requests import stylize_request
 
 WARMUP_SIDES = (256, 512)
 
@@ -32,9 +33,7 @@ def sample_jpeg(side: int, seed: int = 0) -> bytes:
 def warmup_logs(model_name: str, sides=WARMUP_SIDES) -> list[prediction_log_pb2.PredictionLog]:
     logs = []
     for side in sides:
-        request = predict_pb2.PredictRequest(
-            model_spec=model_pb2.ModelSpec(name=model_name, signature_name=SIGNATURE_ENCODED))
-        request.inputs[INPUT_IMAGES].CopyFrom(tf.make_tensor_proto([sample_jpeg(side)]))
+        request = stylize_request(model_name, [sample_jpeg(side)])
         logs.append(prediction_log_pb2.PredictionLog(
             predict_log=prediction_log_pb2.PredictLog(request=request)))
     return logs

@@ -23,6 +23,7 @@ DEFAULTS = {
     "PREDICT_TIMEOUT": 30.0,               # seconds, gRPC deadline of one Predict
     "STATUS_TIMEOUT": 2.0,                 # seconds, gRPC deadline of GetModelStatus
     "PREDICT_RETRIES": 3,                  # retries on UNAVAILABLE, inside the deadline
+    "DEFAULT_LABEL": "",                   # version label used when a request names none
 }
 
 

@@ -60,6 +60,8 @@ def stylize():
     label = request.form.get("label", "").strip() or None
     if version and label:
         raise BadParameter("give either version or label, not both")
+    if not version and not label:
+        label = cfg["DEFAULT_LABEL"] or None
     data = upload.read() if upload else b""
     UPLOAD_BYTES.observe(len(data))
     image = prepare_image(data, upload.mimetype if upload else None, max_side,

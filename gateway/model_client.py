@@ -12,13 +12,15 @@ from dataclasses import dataclass
 
 import grpc
 from flask import Flask, current_app
-from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
-from tensorflow_serving.apis import (get_model_status_pb2, model_service_pb2_grpc,
-                                     predict_pb2, prediction_service_pb2_grpc)
+from tensorflow_serving.apis import (
+    get_model_status_pb2,
+    model_service_pb2_grpc,
+    prediction_service_pb2_grpc,
+)
 
 from gateway.errors import BadParameter, ModelServerTimeout, ModelServerUnavailable
 from gateway.metrics import PREDICT_LATENCY
-from serving.contract import INPUT_IMAGES, OUTPUT_IMAGES, SIGNATURE_ENCODED
+from serving.requests import stylize_request, stylized_images
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 _State = get_model_status_pb2.ModelVersionStatus.State
@@ -28,13 +30,6 @@ _State = get_model_status_pb2.ModelVersionStatus.State
 class VersionStatus:
     version: int
     state: str
-
-
-def _string_tensor(values: list[bytes]) -> tensor_pb2.TensorProto:
-    # Built by hand so the gateway does not need TensorFlow's runtime for make_tensor_proto.
-    shape = tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(
-        size=len(values))])
-    return tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, tensor_shape=shape, string_val=values)
 
 
 class ModelClient:
@@ -89,21 +84,13 @@ class ModelClient:
                 label: str | None = None) -> tuple[bytes, int]:
         """Returns (stylized JPEG, model version that answered)."""
         predict, _ = self._stubs()
-        request = predict_pb2.PredictRequest()
-        request.model_spec.name = style
-        request.model_spec.signature_name = SIGNATURE_ENCODED
-        if version is not None:
-            request.model_spec.version.value = version
-        elif label:
-            request.model_spec.version_label = label
-        request.inputs[INPUT_IMAGES].CopyFrom(_string_tensor([jpeg]))
-        request.output_filter.append(OUTPUT_IMAGES)
+        request = stylize_request(style, [jpeg], version, label)
         start = time.perf_counter()
         try:
             response = self._call(predict.Predict, request, self.timeout, f"style {style!r}")
         finally:
             PREDICT_LATENCY.labels(style).observe(time.perf_counter() - start)
-        return response.outputs[OUTPUT_IMAGES].string_val[0], response.model_spec.version.value
+        return stylized_images(response)[0], response.model_spec.version.value
 
     def versions(self, style: str) -> list[VersionStatus]:
         _, models = self._stubs()

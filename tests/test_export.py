@@ -7,8 +7,15 @@ import tensorflow as tf
 import export.gate
 from export.publish import main
 from export.warmup import read_warmup, sample_jpeg
-from serving.contract import (INPUT_IMAGES, INPUT_PIXELS, METADATA_FILE, OUTPUT_IMAGES,
-                              OUTPUT_PIXELS, SIGNATURE_ENCODED, SIGNATURE_PIXELS)
+from serving.contract import (
+    INPUT_IMAGES,
+    INPUT_PIXELS,
+    METADATA_FILE,
+    OUTPUT_IMAGES,
+    OUTPUT_PIXELS,
+    SIGNATURE_ENCODED,
+    SIGNATURE_PIXELS,
+)
 
 
 def test_published_model_answers_both_signatures(model_repo):

@@ -5,14 +5,24 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb2,
-                                     model_management_pb2, model_service_pb2_grpc, predict_pb2,
-                                     prediction_service_pb2_grpc)
+from tensorflow_serving.apis import (
+    get_model_metadata_pb2,
+    get_model_status_pb2,
+    model_management_pb2,
+    model_service_pb2_grpc,
+    predict_pb2,
+    prediction_service_pb2_grpc,
+)
 from tensorflow_serving.config import model_server_config_pb2
 
 from export.warmup import sample_jpeg
-from serving.contract import (INPUT_IMAGES, INPUT_PIXELS, OUTPUT_IMAGES, OUTPUT_PIXELS,
-                              SIGNATURE_PIXELS)
+from serving.contract import (
+    INPUT_IMAGES,
+    INPUT_PIXELS,
+    OUTPUT_IMAGES,
+    OUTPUT_PIXELS,
+    SIGNATURE_PIXELS,
+)
 from tests.servers import ModelServerProcess
 
 

@@ -2,8 +2,14 @@ from pathlib import Path
 
 import pytest
 
-from serving.config_files import (BatchingParameters, ConfigError, MonitoringConfig,
-                                  parse_text, read_model_config, read_text)
+from serving.config_files import (
+    BatchingParameters,
+    ConfigError,
+    MonitoringConfig,
+    parse_text,
+    read_model_config,
+    read_text,
+)
 from serving.launch import LaunchConfig, model_server_command
 
 CONFIG = Path(__file__).resolve().parent.parent / "serving" / "config"

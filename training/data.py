@@ -37,11 +37,12 @@ def _usable(path: Path, min_side: int) -> bool:
         with Image.open(path) as img:
             img.load()
             if min(img.size) < min_side:
-                warnings.warn(f"skipping {path}: {img.width}x{img.height} is smaller than {min_side} px")
+                warnings.warn(f"skipping {path}: {img.width}x{img.height} is smaller than {min_side} px",
+                              stacklevel=2)
                 return False
             return True
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
-        warnings.warn(f"skipping {path}: cannot decode ({e})")
+        warnings.warn(f"skipping {path}: cannot decode ({e})", stacklevel=2)
         return False
 
 

@@ -83,7 +83,7 @@ class StyleTransferModel(keras.Model):
             scaled = self.optimizer.scale_loss(losses["loss"])
         variables = self.transformer.trainable_variables
         grads = tape.gradient(scaled, variables)
-        self.optimizer.apply_gradients(zip(grads, variables))
+        self.optimizer.apply_gradients(zip(grads, variables, strict=True))
         return self._report(losses)
 
     def test_step(self, photos):

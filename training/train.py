@@ -15,7 +15,7 @@ from pathlib import Path
 
 from training.data import DataError, find_content_images, load_rgb
 from training.model import LossConfig
-from training.run_dir import RunDirError, read_run_info, write_run_info
+from training.run_dir import RunDirError, read_run_info
 from training.transformer_net import PRESETS
 from training.vgg_weights import WeightsError
 

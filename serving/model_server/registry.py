@@ -23,6 +23,8 @@ log = logging.getLogger("model_server")
 @dataclass
 class ModelState:
     config: model_server_config_pb2.ModelConfig
+    # Labels in force; they change only once their versions are loaded (see apply_config).
+    labels: dict[str, int] = field(default_factory=dict)
     loaded: dict[int, Servable] = field(default_factory=dict)
     # version -> (state name, error message) for versions not (yet) AVAILABLE.
     pending: dict[int, tuple[str, str]] = field(default_factory=dict)
@@ -55,7 +57,8 @@ class ModelRegistry:
         self._sync_lock = threading.Lock()  # one sync (load/unload pass) at a time
 
     def apply_config(self, config: model_server_config_pb2.ModelServerConfig) -> None:
-        """Replaces the whole config: omitted models unload, labels are checked after load."""
+        """Replaces the whole config: omitted models unload; new labels take effect once
+        the versions they name are loaded, so a label never points at nothing."""
         entries = {c.name: c for c in config.model_config_list.config}
         with self._lock:
             for name in set(self.models) - set(entries):
@@ -65,17 +68,19 @@ class ModelRegistry:
                 state = self.models.setdefault(name, ModelState(entry))
                 state.config = entry
         self.sync()
-        errors = [self._label_error(name) for name in entries]
-        errors = [e for e in errors if e]
+        errors = [e for e in (self._move_labels(name) for name in entries) if e]
         if errors:
             raise FailedPrecondition("; ".join(errors))
 
-    def _label_error(self, name: str) -> str | None:
-        state = self.models[name]
-        bad = {label: v for label, v in state.config.version_labels.items() if v not in state.loaded}
-        if bad:
-            return (f"model {name}: version labels {bad} point at versions that are not "
-                    f"loaded (loaded: {sorted(state.loaded)})")
+    def _move_labels(self, name: str) -> str | None:
+        with self._lock:
+            state = self.models[name]
+            wanted = dict(state.config.version_labels)
+            bad = {label: v for label, v in wanted.items() if v not in state.loaded}
+            if bad:
+                return (f"model {name}: version labels {bad} point at versions that are not "
+                        f"loaded (loaded: {sorted(state.loaded)})")
+            state.labels = wanted
         return None
 
     def sync(self) -> None:
@@ -118,9 +123,9 @@ class ModelRegistry:
             if state is None:
                 raise NotFound(f"Servable not found for request: Latest({name})")
             if label:
-                if label not in state.config.version_labels:
+                if label not in state.labels:
                     raise NotFound(f"Unrecognized servable version label: {label}")
-                version = state.config.version_labels[label]
+                version = state.labels[label]
             if version is not None:
                 if version not in state.loaded:
                     raise NotFound(f"Servable not found for request: Specific({name}, {version})")

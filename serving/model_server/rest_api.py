@@ -92,8 +92,9 @@ def create_rest_app(registry: ModelRegistry, metrics_path: str | None = None) ->
         _, outputs = servable.predict(body.get("signature_name", ""), inputs)
         encoded = {k: _encode(k, v) for k, v in outputs.items()}
         if rows:
+            columns = list(zip(*encoded.values(), strict=True))
             predictions = (next(iter(encoded.values())) if len(encoded) == 1 else
-                           [dict(zip(encoded, vals)) for vals in zip(*encoded.values())])
+                           [dict(zip(encoded, vals, strict=True)) for vals in columns])
             return jsonify(predictions=predictions)
         return jsonify(outputs=next(iter(encoded.values())) if len(encoded) == 1 else encoded)
 

@@ -1,0 +1,139 @@
+"""The rollout tool against two real local model-server replicas."""
+import shutil
+import threading
+
+import grpc
+import pytest
+import tensorflow as tf
+from kubernetes import client as k8s
+from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+from export.warmup import sample_jpeg
+from serving.config_files import read_model_config
+from serving.replicas import addresses_from_endpoint_slices
+from serving.requests import stylize_request
+from serving.rollout import main
+from tests.servers import ModelServerProcess
+
+CONFIG = """model_config_list {{ config {{ name: "tiny" base_path: "{base}" model_platform: "tensorflow"
+  model_version_policy {{ specific {{ versions: 1 }} }} version_labels {{ key: "stable" value: 1 }} }} }}"""
+
+
+@pytest.fixture(scope="module")
+def cluster(model_repo, tmp_path_factory):
+    root = tmp_path_factory.mktemp("cluster")
+    shutil.copytree(model_repo / "tiny", root / "repo" / "tiny")
+    config = root / "models.config"
+    config.write_text(CONFIG.format(base=root / "repo" / "tiny"))
+    replicas = [ModelServerProcess(config, root / f"replica{i}.log").start() for i in range(2)]
+    for replica in replicas:
+        replica.wait_available("tiny")
+    yield root, config, replicas
+    for replica in replicas:
+        replica.stop()
+
+
+def rollout(cluster, *args):
+    root, config, replicas = cluster
+    return main([*args, "--model", "tiny", "--config", str(config), "--wait", "30",
+                 "--replicas", ",".join(r.grpc_target for r in replicas)])
+
+
+def stable_version(cluster) -> int:
+    return read_model_config(cluster[1]).model_config_list.config[0].version_labels["stable"]
+
+
+def served_stable(replica) -> int:
+    with grpc.insecure_channel(replica.grpc_target) as channel:
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        request = stylize_request("tiny", [sample_jpeg(32)], label="stable")
+        return stub.Predict(request, timeout=20).model_spec.version.value
+
+
+class Load(threading.Thread):
+    """Predicts through `stable` on every replica in turn until stopped; counts failures."""
+
+    def __init__(self, replicas):
+        super().__init__(daemon=True)
+        self.replicas, self.ok, self.failures = replicas, 0, []
+        self.stopping = threading.Event()
+
+    def run(self):
+        i = 0
+        while not self.stopping.is_set() and self.ok + len(self.failures) < 10_000:
+            try:
+                served_stable(self.replicas[i % len(self.replicas)])
+                self.ok += 1
+            except grpc.RpcError as e:
+                self.failures.append(e.code().name)
+            i += 1
+
+
+def test_publish_under_load_loses_no_request(cluster, model_repo):
+    before = stable_version(cluster)
+    load = Load(cluster[2])
+    load.start()
+    try:
+        assert rollout(cluster, "publish", "--from", str(model_repo / "tiny" / "1")) == 0
+    finally:
+        load.stopping.set()
+        load.join(30)
+    assert load.failures == [] and load.ok > 0
+    assert stable_version(cluster) == before + 1
+    assert [served_stable(r) for r in cluster[2]] == [before + 1] * 2
+
+
+def _broken_saved_model(path):
+    """Loads fine, but its serving_default returns a truncated, undecodable image."""
+    module = tf.Module()
+    module.f = tf.function(lambda images: {"images_bytes": tf.strings.substr(images, 0, 10)},
+                           input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.f})
+
+
+@pytest.mark.parametrize("kind", ["does not load", "predict fails"])
+def test_broken_version_is_rolled_back(cluster, tmp_path, kind, capsys):
+    source = tmp_path / "bad"
+    if kind == "does not load":
+        source.mkdir()
+        (source / "saved_model.pb").write_bytes(b"not a saved model")
+    else:
+        _broken_saved_model(source)
+    before = stable_version(cluster)
+    versions_before = sorted(p.name for p in (cluster[0] / "repo" / "tiny").iterdir())
+    assert rollout(cluster, "publish", "--from", str(source)) == 1
+    assert "stable stays" in capsys.readouterr().err
+    assert stable_version(cluster) == before
+    assert [served_stable(r) for r in cluster[2]] == [before] * 2
+    assert sorted(p.name for p in (cluster[0] / "repo" / "tiny").iterdir()) == versions_before
+
+
+def test_rollback_goes_back_one_version_and_status_shows_it(cluster, model_repo, capsys):
+    if stable_version(cluster) == 1:
+        assert rollout(cluster, "publish", "--from", str(model_repo / "tiny" / "1")) == 0
+    before = stable_version(cluster)
+    assert rollout(cluster, "rollback") == 0
+    assert stable_version(cluster) == before - 1
+    assert [served_stable(r) for r in cluster[2]] == [before - 1] * 2
+    capsys.readouterr()
+    assert rollout(cluster, "status") == 0
+    out = capsys.readouterr().out
+    assert f"stable={before - 1}" in out and out.count("AVAILABLE") >= 2
+
+
+def test_bad_arguments_are_clear_errors(cluster, tmp_path, capsys):
+    assert rollout(cluster, "publish", "--from", str(tmp_path)) == 1
+    assert "not a SavedModel" in capsys.readouterr().err
+    assert main(["status", "--model", "tiny", "--config", str(cluster[1])]) == 1
+    assert "--replicas" in capsys.readouterr().err
+
+
+def test_endpoint_slices_give_ready_grpc_addresses():
+    def endpoint(ip, ready):
+        return k8s.V1Endpoint(addresses=[ip], conditions=k8s.V1EndpointConditions(ready=ready))
+
+    slices = [k8s.V1EndpointSlice(address_type="IPv4", endpoints=[
+        endpoint("10.0.0.1", True), endpoint("10.0.0.2", False), endpoint("10.0.0.3", None)],
+        ports=[k8s.DiscoveryV1EndpointPort(name="grpc", port=8500),
+               k8s.DiscoveryV1EndpointPort(name="rest", port=8501)])]
+    assert addresses_from_endpoint_slices(slices) == ["10.0.0.1:8500", "10.0.0.3:8500"]
