@@ -1,0 +1,92 @@
+"""What the load tester sends requests to, and the photos it sends."""
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+
+import grpc
+import numpy as np
+import requests
+from PIL import Image
+from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+from serving.requests import stylize_request
+
+
+class LoadError(Exception):
+    """One failed request (or a bad setting, kind 'config'); `kind` groups the report."""
+
+    def __init__(self, kind: str, message: str = ""):
+        super().__init__(message or kind)
+        self.kind = kind
+
+
+class GatewayTarget:
+    def __init__(self, url: str, style: str, max_side: int, timeout: float):
+        self.url = url.rstrip("/") + "/api/v1/stylize"
+        self.name = self.url
+        self.style, self.max_side, self.timeout = style, max_side, timeout
+        self.local = threading.local()  # one keep-alive session per client thread
+
+    def send(self, image: bytes) -> None:
+        session = getattr(self.local, "session", None) or requests.Session()
+        self.local.session = session
+        try:
+            response = session.post(self.url, timeout=self.timeout,
+                                    files={"image": ("photo.jpg", image, "image/jpeg")},
+                                    data={"style": self.style, "max_side": str(self.max_side)})
+        except requests.Timeout:
+            raise LoadError("timeout") from None
+        except requests.ConnectionError:
+            raise LoadError("connection refused") from None
+        if response.status_code != 200:
+            raise LoadError(f"HTTP {response.status_code}")
+
+
+class GrpcTarget:
+    def __init__(self, address: str, model: str, label: str | None, timeout: float):
+        self.name = f"grpc://{address}/{model}"
+        self.model, self.label, self.timeout = model, label, timeout
+        channel = grpc.insecure_channel(address, options=[
+            ("grpc.max_receive_message_length", 64 << 20),
+            ("grpc.max_send_message_length", 64 << 20)])
+        self.stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+
+    def send(self, image: bytes) -> None:
+        try:
+            self.stub.Predict(stylize_request(self.model, [image], label=self.label),
+                              timeout=self.timeout)
+        except grpc.RpcError as e:
+            raise LoadError(e.code().name) from None
+
+
+def _jpeg(img: Image.Image, long_side: int) -> bytes:
+    img = img.convert("RGB")
+    img.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    img.save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def load_images(folder: Path | None, long_side: int) -> list[bytes]:
+    """JPEGs scaled to `long_side`: the photos in `folder`, or generated ones."""
+    if folder is None:
+        rng = np.random.default_rng(0)
+        y, x = np.mgrid[0:long_side, 0:long_side] / long_side
+        images = []
+        for i in range(4):
+            base = np.stack([x, y, (x + y + i / 4) % 1], axis=-1) * 255
+            noise = rng.normal(0, 12, base.shape)
+            images.append(_jpeg(Image.fromarray(np.clip(base + noise, 0, 255).astype(np.uint8)),
+                                long_side))
+        return images
+    paths = sorted(p for p in Path(folder).glob("*") if p.suffix.lower() in
+                   {".jpg", ".jpeg", ".png", ".webp", ".bmp"})
+    if not paths:
+        raise LoadError("config", f"no photos in {folder}")
+    out = []
+    for p in paths[:50]:
+        with Image.open(p) as img:
+            out.append(_jpeg(img, long_side))
+    return out
