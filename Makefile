@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+# checkov lives in its own environment: its pins clash with TensorFlow's.
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed-checkov-3
 DATA ?= ../shared/data
 MODEL_REPO ?= model_repo
 RUN_DIR ?= runs/starry_night
@@ -12,9 +15,13 @@ CONTENT_DIR ?= $(DATA)/content-train
 NAME ?= starry_night
 STEPS ?= 400
 
-.PHONY: install test lint run train export contact-sheet bench models clean
+.PHONY: install test lint run train export contact-sheet bench models manifests clean
 
-install: $(STAMP)
+install: $(STAMP) $(TOOLS_STAMP)
+$(TOOLS_STAMP):
+	test -d $(TOOLS) || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q 'checkov==3.*'
+	touch $@
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -48,5 +55,10 @@ contact-sheet: install
 bench: install
 	$(PY) -m bench
 
+# Rendered manifests for a cluster: make manifests OVERLAY=gpu | kubectl apply -f -
+OVERLAY ?= gpu
+manifests:
+	@kubectl kustomize --load-restrictor LoadRestrictionsNone k8s/overlays/$(OVERLAY)
+
 clean:
-	rm -rf $(VENV) $(MODEL_REPO) bench/results
+	rm -rf $(VENV) $(TOOLS) $(MODEL_REPO) bench/results

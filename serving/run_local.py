@@ -15,9 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from export.bundled import MODELS_CONFIG
-from serving.launch import LaunchConfig, model_server_command
-
-GATEWAY_DIR = Path(__file__).resolve().parent.parent / "gateway"
+from serving.launch import LaunchConfig, gateway_command, model_server_command
 
 
 def wait_until_ready(url: str, timeout: float, process: subprocess.Popen) -> bool:
@@ -52,8 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         config, port=args.grpc_port, rest_api_port=args.rest_port)))
     env = {**os.environ, "GATEWAY_MODEL_SERVER": f"127.0.0.1:{args.grpc_port}",
            "GUNICORN_BIND": f"{args.host}:{args.port}"}
-    gateway = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c",
-                                str(GATEWAY_DIR / "gunicorn.conf.py"), "gateway.wsgi:app"], env=env)
+    gateway = subprocess.Popen(gateway_command(), env=env)
     try:
         url = f"http://{args.host}:{args.port}"
         if wait_until_ready(f"{url}/readyz", 180, server):

@@ -86,7 +86,7 @@ model_config_list {{
 @pytest.fixture(scope="session")
 def model_server(model_repo, tmp_path_factory):
     """The development model server serving `model_repo` (tiny, with label stable=1; tiny_b)."""
-    from tests.servers import ModelServerProcess
+    from serving.launch import ModelServerProcess
 
     root = tmp_path_factory.mktemp("server")
     config = root / "models.config"

@@ -5,8 +5,8 @@ import pytest
 from PIL import Image
 
 from gateway import create_app
+from serving.launch import ModelServerProcess
 from tests.conftest import write_image
-from tests.servers import ModelServerProcess
 
 
 def upload(client, data: bytes, filename="photo.jpg", content_type="image/jpeg", **form):

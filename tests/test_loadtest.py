@@ -4,8 +4,8 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+from serving.launch import free_port
 from serving.loadtest import main
-from tests.servers import free_port
 
 
 @pytest.fixture

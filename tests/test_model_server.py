@@ -23,7 +23,7 @@ from serving.contract import (
     OUTPUT_PIXELS,
     SIGNATURE_PIXELS,
 )
-from tests.servers import ModelServerProcess
+from serving.launch import ModelServerProcess
 
 
 @pytest.fixture

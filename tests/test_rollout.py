@@ -10,10 +10,10 @@ from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from export.warmup import sample_jpeg
 from serving.config_files import read_model_config
+from serving.launch import ModelServerProcess
 from serving.replicas import addresses_from_endpoint_slices
 from serving.requests import stylize_request
 from serving.rollout import main
-from tests.servers import ModelServerProcess
 
 CONFIG = """model_config_list {{ config {{ name: "tiny" base_path: "{base}" model_platform: "tensorflow"
   model_version_policy {{ specific {{ versions: 1 }} }} version_labels {{ key: "stable" value: 1 }} }} }}"""

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): numbers for the README, measured, never asserted in tests."""

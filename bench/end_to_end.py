@@ -1,0 +1,49 @@
+"""Gateway overhead: POST /api/v1/stylize vs a direct gRPC Predict of the same 512 px
+image, and throughput through the gateway with 1, 2 and 4 concurrent clients."""
+from __future__ import annotations
+
+from bench.common import median_ms, p99_ms, save, table, timings
+from bench.stack import MODEL, local_stack
+from serving.load_targets import GatewayTarget, GrpcTarget, load_images
+from serving.loadtest import LoadConfig
+from serving.loadtest import run as run_load
+
+SIDE = 512
+
+
+def overhead(grpc_target: str, url: str, runs: int) -> dict:
+    image = load_images(None, SIDE)[0]
+    direct = timings(lambda: GrpcTarget(grpc_target, MODEL, None, 60).send(image), runs)
+    gateway_target = GatewayTarget(url, MODEL, SIDE, 60)
+    through = timings(lambda: gateway_target.send(image), runs)
+    result = {"direct_median_ms": median_ms(direct), "direct_p99_ms": p99_ms(direct),
+              "gateway_median_ms": median_ms(through), "gateway_p99_ms": p99_ms(through)}
+    result["overhead"] = result["gateway_median_ms"] / result["direct_median_ms"] - 1
+    return result
+
+
+def throughput(url: str, seconds: float) -> list[dict]:
+    images = load_images(None, SIDE)
+    out = []
+    for clients in (1, 2, 4):
+        report, _ = run_load(GatewayTarget(url, MODEL, SIDE, 60), images,
+                             LoadConfig(concurrency=clients, duration=seconds, warmup=2),
+                             show_progress=False)
+        out.append({"clients": clients, "throughput_rps": report.throughput_rps,
+                    **report.latency_ms, "errors": report.errors})
+    return out
+
+
+def run(runs: int = 20, seconds: float = 15) -> dict:
+    with local_stack() as (grpc_target, url):
+        o = overhead(grpc_target, url, runs)
+        t = throughput(url, seconds)
+    print(table(["path (512 px, fast preset)", "median ms", "p99 ms"], [
+        ["direct gRPC Predict", o["direct_median_ms"], o["direct_p99_ms"]],
+        ["gateway POST /api/v1/stylize", o["gateway_median_ms"], o["gateway_p99_ms"]]]))
+    print(f"gateway overhead: {100 * o['overhead']:.1f} % of model time (target <= 10 %)")
+    print(table(["clients", "requests/s", "p50 ms", "p99 ms"],
+                [[r["clients"], r["throughput_rps"], r["p50"], r["p99"]] for r in t]))
+    data = {"overhead": o, "throughput": t}
+    print(f"wrote {save('end_to_end', data)}")
+    return data

@@ -1,0 +1,77 @@
+"""Model latency per preset and size through the exported SavedModel, FLOPs per image,
+achieved GFLOP/s, and this machine's measured 3x3-convolution peak."""
+from __future__ import annotations
+
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from bench.common import median_ms, save, table, timings
+from export.stylizer import Stylizer
+from export.warmup import sample_jpeg
+from serving.contract import INPUT_IMAGES, INPUT_PIXELS, SIGNATURE_ENCODED, SIGNATURE_PIXELS
+from training.transformer_net import PRESETS, build_transformer
+
+SIDES = (256, 512, 1024)
+BENCH_PRESETS = [p for p in PRESETS if p != "tiny"]
+
+
+def count_flops(model, side: int) -> float:
+    """FLOPs of one [1, side, side, 3] forward pass, counted by TF's graph profiler."""
+    fn = tf.function(lambda x: model(x, training=False))
+    graph = fn.get_concrete_function(tf.TensorSpec([1, side, side, 3], tf.float32)).graph
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    return float(tf.compat.v1.profiler.profile(graph, options=options).total_float_ops)
+
+
+def conv_peak_gflops(runs: int = 10) -> float:
+    """GFLOP/s of a large, well-shaped 3x3 convolution: what this CPU can do at best."""
+    x = tf.random.uniform([1, 128, 128, 128])
+    w = tf.random.uniform([3, 3, 128, 128])
+    conv = tf.function(lambda: tf.nn.conv2d(x, w, 1, "SAME"))
+    flops = 2 * 3 * 3 * 128 * 128 * 128 * 128
+    return flops / (median_ms(timings(lambda: conv().numpy(), runs)) / 1000) / 1e9
+
+
+def export_preset(preset: str, directory: str):
+    model = build_transformer(preset)
+    stylizer = Stylizer(model)
+    tf.saved_model.save(stylizer, directory, signatures=stylizer.signatures())
+    return model, tf.saved_model.load(directory)
+
+
+def _measure(preset: str, runs: int) -> list[dict]:
+    """batch 1 at every side through serving_default, and batch 4 at 512 px (pixels)."""
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        model, loaded = export_preset(preset, tmp)
+        encoded = loaded.signatures[SIGNATURE_ENCODED]
+        pixels = loaded.signatures[SIGNATURE_PIXELS]
+        cases = [(side, 1, {INPUT_IMAGES: tf.constant([sample_jpeg(side)])}, encoded)
+                 for side in SIDES]
+        batch = np.random.default_rng(0).integers(0, 255, (4, 512, 512, 3), dtype=np.uint8)
+        cases.append((512, 4, {INPUT_PIXELS: tf.constant(batch)}, pixels))
+        for side, batch_size, inputs, signature in cases:
+            ms = median_ms(timings(lambda s=signature, i=inputs: s(**i), runs))
+            flops = batch_size * count_flops(model, side)
+            results.append({"preset": preset, "side": side, "batch": batch_size, "median_ms": ms,
+                            "gflop_per_image": flops / batch_size / 1e9,
+                            "gflops": flops / (ms / 1000) / 1e9})
+    return results
+
+
+def run(runs: int = 10) -> dict:
+    peak = conv_peak_gflops(runs)
+    results = [r for preset in BENCH_PRESETS for r in _measure(preset, runs)]
+    rows = [[r["preset"], r["side"], r["batch"], r["median_ms"], r["gflop_per_image"],
+             r["gflops"], r["gflops"] / peak] for r in results]
+    print(f"3x3 convolution peak on this machine: {peak:.0f} GFLOP/s")
+    print(table(["preset", "px", "batch", "median ms", "GFLOP/img", "GFLOP/s", "of peak"], rows))
+    by = {(r["preset"], r["side"], r["batch"]): r["median_ms"] for r in results}
+    ratio = by[("fast", 512, 1)] / by[("johnson", 512, 1)]
+    print(f"fast / johnson time at 512 px: {ratio:.2f} (target <= 0.4)")
+    data = {"conv_peak_gflops": peak, "results": results, "fast_over_johnson_512": ratio}
+    print(f"wrote {save('model_latency', data)}")
+    return data

@@ -1,0 +1,59 @@
+"""The manifests, rendered and validated offline (no cluster needed)."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+OVERLAYS = sorted(p.parent.name for p in (ROOT / "k8s" / "overlays").glob("*/kustomization.yaml"))
+KUBERNETES_VERSION = "1.32.0"
+CHECKOV = shutil.which("checkov") or str(ROOT / ".venv-tools" / "bin" / "checkov")
+
+needs_kubectl = pytest.mark.skipif(not shutil.which("kubectl"), reason="kubectl is not installed")
+
+
+def render(overlay: str) -> str:
+    return subprocess.run(
+        ["kubectl", "kustomize", "--load-restrictor", "LoadRestrictionsNone",
+         str(ROOT / "k8s" / "overlays" / overlay)],
+        check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module", params=OVERLAYS)
+def rendered(request, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("k8s") / f"{request.param}.yaml"
+    path.write_text(render(request.param))
+    return path
+
+
+@needs_kubectl
+def test_overlays_render_and_pass_strict_schema_validation(rendered):
+    result = subprocess.run([sys.executable, "-m", "kubernetes_validate", "--strict", "--quiet",
+                             "-k", KUBERNETES_VERSION, str(rendered)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_kubectl
+def test_gpu_overlay_asks_for_a_gpu_and_the_gpu_image():
+    text = render("gpu")
+    assert "nvidia.com/gpu: 1" in text and "tensorflow/serving:2.21.0-gpu" in text
+
+
+@needs_kubectl
+def test_model_server_serves_the_repo_config(rendered):
+    text = rendered.read_text()
+    models_config = (ROOT / "serving" / "config" / "models.config").read_text()
+    assert 'name: "starry_night"' in models_config and "starry_night" in text
+    assert "--model_config_file=/config/models.config" in text
+
+
+@needs_kubectl
+@pytest.mark.skipif(not Path(CHECKOV).exists(), reason="checkov is not installed (make install)")
+def test_checkov_passes_with_the_documented_skips(rendered):
+    result = subprocess.run([CHECKOV, "--quiet", "--compact", "--framework", "kubernetes",
+                             "--config-file", str(ROOT / "k8s" / "checkov.yaml"),
+                             "-f", str(rendered)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-4000:]
