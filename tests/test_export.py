@@ -71,3 +71,22 @@ def test_bad_arguments_are_refused(tmp_path, trained_run, args):
 def test_not_a_run_directory_is_a_clear_error(tmp_path, capsys):
     assert main([str(tmp_path), "--repo", str(tmp_path / "r"), "--name", "m"]) == 1
     assert "not a training run" in capsys.readouterr().err
+
+
+def test_bundled_styles_export_once_with_a_models_config(tmp_path, trained_run, capsys):
+    import shutil
+
+    from export.bundled import main as bundled_main
+    from serving.config_files import read_model_config
+
+    styles = tmp_path / "styles"
+    for f in ("run.json", "transformer.weights.h5"):
+        (styles / "alpha").mkdir(parents=True, exist_ok=True)
+        shutil.copy(trained_run / f, styles / "alpha" / f)
+    repo = tmp_path / "repo"
+    assert bundled_main(["--styles", str(styles), "--repo", str(repo)]) == 0
+    assert bundled_main(["--styles", str(styles), "--repo", str(repo)]) == 0
+    assert "already in" in capsys.readouterr().out
+    assert [p.name for p in (repo / "alpha").iterdir()] == ["1"]
+    config = read_model_config(repo / "models.config")
+    assert config.model_config_list.config[0].base_path == str((repo / "alpha").resolve())
