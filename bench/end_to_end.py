@@ -13,7 +13,8 @@ SIDE = 512
 
 def overhead(grpc_target: str, url: str, runs: int) -> dict:
     image = load_images(None, SIDE)[0]
-    direct = timings(lambda: GrpcTarget(grpc_target, MODEL, None, 60).send(image), runs)
+    grpc_direct = GrpcTarget(grpc_target, MODEL, None, 60)
+    direct = timings(lambda: grpc_direct.send(image), runs)
     gateway_target = GatewayTarget(url, MODEL, SIDE, 60)
     through = timings(lambda: gateway_target.send(image), runs)
     result = {"direct_median_ms": median_ms(direct), "direct_p99_ms": p99_ms(direct),

@@ -9,7 +9,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps
 
 from gateway.errors import ImageTooLarge, NoImage, UnsupportedImageType
 
@@ -37,14 +37,13 @@ def _open(data: bytes, content_type: str | None, limits: UploadLimits) -> Image.
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, Image.DecompressionBombWarning,
-            Image.DecompressionBombError) as e:
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
+        raise ImageTooLarge(f"image rejected: {e}") from None
+    except OSError:  # UnidentifiedImageError, or a header cut short
         if content_type and not content_type.startswith(("image/", "application/octet-stream")):
             raise UnsupportedImageType(f"not an image type we accept ({content_type}); "
                                        "send JPEG, PNG, WebP, GIF, BMP or TIFF") from None
-        if isinstance(e, UnidentifiedImageError):
-            raise NoImage("unreadable image: the file is not a picture Pillow can decode") from None
-        raise ImageTooLarge(f"image rejected: {e}") from None
+        raise NoImage("unreadable image: the file is not a picture Pillow can decode") from None
     if img.format not in ACCEPTED_FORMATS:
         raise UnsupportedImageType(f"{img.format} images are not accepted; "
                                    "send JPEG, PNG, WebP, GIF, BMP or TIFF")
@@ -66,10 +65,20 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+def _sends_as_is(img: Image.Image, max_side: int) -> bool:
+    """An upright 8-bit RGB JPEG that fits needs no re-encoding (and loses nothing)."""
+    orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
+    return (img.format == "JPEG" and img.mode == "RGB" and orientation == 1
+            and max(img.size) <= max_side)
+
+
 def prepare_image(data: bytes, content_type: str | None, max_side: int,
                   limits: UploadLimits = UploadLimits()) -> PreparedImage:
     img = _open(data, content_type, limits)
     try:
+        img.load()
+        if _sends_as_is(img, max_side):
+            return PreparedImage(data, img.width, img.height, img.width, img.height)
         rgb = _to_rgb(img)
     except (OSError, ValueError, SyntaxError) as e:
         raise NoImage(f"unreadable image: {e}") from None
