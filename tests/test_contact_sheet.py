@@ -27,3 +27,4 @@ def test_missing_inputs_are_a_clear_error(tmp_path, capsys):
     assert main(["--styles", str(tmp_path), "--photos", str(tmp_path / "photos"),
                  "--style-images", str(tmp_path)]) == 2
     assert "need photos" in capsys.readouterr().err
+

@@ -1,0 +1,67 @@
+"""`python -m training.bundle RUN_DIR --name NAME`: ship a finished run as a bundled style.
+
+Copies what serving needs (run.json and the transform-net weights, a few MB) into
+styles/NAME/ and records the training in styles/catalogue.json next to the painting's
+title, artist, year and licence (given once with --title/--artist/--year/--licence).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from training.run_dir import RUN_FILE, WEIGHTS_FILE, RunDirError, read_run_info
+
+TRAINING_KEYS = ("preset", "image_size", "batch_size", "style_size", "learning_rate", "losses",
+                 "vgg_weights")
+
+
+def catalogue_entry(name: str, info: dict, previous: dict, painting: dict) -> dict:
+    entry = {**previous, **{k: v for k, v in painting.items() if v}, "name": name}
+    entry.update(steps=info["step"], final_losses=info.get("final_losses"),
+                 training={k: info.get(k) for k in TRAINING_KEYS},
+                 trained_on="content-train photos (BSDS500, SUN, Urban100, ImageNet samples): "
+                            "research licence; see styles/README.md")
+    return entry
+
+
+def bundle(run_dir: Path, styles_dir: Path, name: str, painting: dict) -> Path:
+    info = read_run_info(run_dir)
+    if not (run_dir / WEIGHTS_FILE).is_file():
+        raise RunDirError(f"{run_dir} has no {WEIGHTS_FILE}")
+    target = styles_dir / name
+    target.mkdir(parents=True, exist_ok=True)
+    for file in (RUN_FILE, WEIGHTS_FILE):
+        shutil.copy(run_dir / file, target / file)
+    catalogue_path = styles_dir / "catalogue.json"
+    catalogue = json.loads(catalogue_path.read_text()) if catalogue_path.exists() else {"styles": []}
+    entries = {e["name"]: e for e in catalogue["styles"]}
+    entries[name] = catalogue_entry(name, info, entries.get(name, {}), painting)
+    catalogue["styles"] = list(entries.values())
+    catalogue_path.write_text(json.dumps(catalogue, indent=2) + "\n")
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="training.bundle", description=__doc__,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--name", required=True, help="model name, e.g. starry_night")
+    p.add_argument("--styles", type=Path, default=Path("styles"))
+    for field in ("title", "artist", "year", "licence"):
+        p.add_argument(f"--{field}", default="", help=f"the painting's {field}")
+    args = p.parse_args(argv)
+    painting = {k: getattr(args, k) for k in ("title", "artist", "year", "licence")}
+    try:
+        target = bundle(args.run_dir, args.styles, args.name, painting)
+    except (RunDirError, OSError, KeyError, json.JSONDecodeError) as e:
+        print(f"bundle: error: {e}", file=sys.stderr)
+        return 1
+    print(f"bundle: {args.name} -> {target} (step {read_run_info(target)['step']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
