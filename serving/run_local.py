@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     if not config.is_file():
         print(f"run_local: error: {config} is missing; run `make models` first", file=sys.stderr)
         return 2
+    # Ctrl-C and `kill` both stop the two children cleanly (see the finally below).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server = subprocess.Popen(model_server_command(LaunchConfig(
         config, port=args.grpc_port, rest_api_port=args.rest_port)))
     env = {**os.environ, "GATEWAY_MODEL_SERVER": f"127.0.0.1:{args.grpc_port}",
