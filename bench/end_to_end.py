@@ -23,28 +23,31 @@ def overhead(grpc_target: str, url: str, runs: int) -> dict:
     return result
 
 
-def throughput(url: str, seconds: float) -> list[dict]:
+def throughput(grpc_target: str, url: str, seconds: float) -> list[dict]:
+    """Closed-loop throughput with 1, 2 and 4 clients, straight at gRPC and via the gateway."""
     images = load_images(None, SIDE)
+    targets = {"direct gRPC": GrpcTarget(grpc_target, MODEL, None, 60),
+               "gateway": GatewayTarget(url, MODEL, SIDE, 60)}
     out = []
-    for clients in (1, 2, 4):
-        report, _ = run_load(GatewayTarget(url, MODEL, SIDE, 60), images,
-                             LoadConfig(concurrency=clients, duration=seconds, warmup=2),
-                             show_progress=False)
-        out.append({"clients": clients, "throughput_rps": report.throughput_rps,
-                    **report.latency_ms, "errors": report.errors})
+    for path, target in targets.items():
+        for clients in (1, 2, 4):
+            report, _ = run_load(target, images, LoadConfig(concurrency=clients, duration=seconds,
+                                                            warmup=2), show_progress=False)
+            out.append({"path": path, "clients": clients, "throughput_rps": report.throughput_rps,
+                        **report.latency_ms, "errors": report.errors})
     return out
 
 
 def run(runs: int = 20, seconds: float = 15) -> dict:
     with local_stack() as (grpc_target, url):
         o = overhead(grpc_target, url, runs)
-        t = throughput(url, seconds)
+        t = throughput(grpc_target, url, seconds)
     print(table(["path (512 px, fast preset)", "median ms", "p99 ms"], [
         ["direct gRPC Predict", o["direct_median_ms"], o["direct_p99_ms"]],
         ["gateway POST /api/v1/stylize", o["gateway_median_ms"], o["gateway_p99_ms"]]]))
     print(f"gateway overhead: {100 * o['overhead']:.1f} % of model time (target <= 10 %)")
-    print(table(["clients", "requests/s", "p50 ms", "p99 ms"],
-                [[r["clients"], r["throughput_rps"], r["p50"], r["p99"]] for r in t]))
+    print(table(["path", "clients", "requests/s", "p50 ms", "p99 ms"],
+                [[r["path"], r["clients"], r["throughput_rps"], r["p50"], r["p99"]] for r in t]))
     data = {"overhead": o, "throughput": t}
     print(f"wrote {save('end_to_end', data)}")
     return data
