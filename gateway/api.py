@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from gateway.errors import BadParameter, GatewayError
+from gateway.errors import BadParameter, GatewayError, ModelServerTimeout, ModelServerUnavailable
 from gateway.images import UploadLimits, prepare_image
 from gateway.metrics import IMAGE_PIXELS, UPLOAD_BYTES
 from gateway.model_client import get_client
@@ -37,10 +37,12 @@ def _style_param() -> str:
 @bp.get("/styles")
 def styles():
     client, catalogue = get_client(), current_app.config["CATALOGUE"]
-    result = []
+    result, server_down = [], False
     for style in catalogue.values():
         try:
-            versions = client.versions(style.name)
+            versions = [] if server_down else client.versions(style.name)
+        except (ModelServerUnavailable, ModelServerTimeout):
+            versions, server_down = [], True
         except GatewayError:
             versions = []
         available = [v.version for v in versions if v.state == "AVAILABLE"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway.errors import GatewayError, ModelServerUnavailable
+from gateway.errors import GatewayError, ModelServerTimeout, ModelServerUnavailable
 from gateway.model_client import get_client
 
 bp = Blueprint("health", __name__)
@@ -25,6 +25,9 @@ def readyz():
         try:
             if any(v.state == "AVAILABLE" for v in client.versions(name)):
                 available.append(name)
+        except (ModelServerUnavailable, ModelServerTimeout) as e:
+            last_error = e.message
+            break  # the server is down: asking about the other styles only takes longer
         except GatewayError as e:
             last_error = e.message
     if not available:

@@ -130,10 +130,14 @@ def check_resumable(cfg: TrainConfig) -> None:
 
 
 def run_info(cfg: TrainConfig) -> dict:
+    """What run.json records; `created` is kept from the run's first start."""
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if (cfg.out / "run.json").exists():
+        created = read_run_info(cfg.out).get("created", created)
     info = asdict(cfg)
     info.update(style=cfg.style.name, content_dir=str(cfg.content_dir), out=str(cfg.out),
                 preview_image=str(cfg.preview_image) if cfg.preview_image else None,
-                created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+                created=created)
     return info
 
 
