@@ -16,24 +16,29 @@ from training.transformer_net import build_transformer
 from training.vgg import build_loss_network
 
 
-def _device_setup() -> tuple[contextlib.AbstractContextManager, bool]:
-    """Mixed precision and XLA on GPUs, MirroredStrategy across several; plain fp32 on CPU."""
+def _resolve(setting: str, on_gpu: bool) -> bool:
+    return on_gpu if setting == "auto" else setting == "on"
+
+
+def _device_setup(cfg) -> tuple[contextlib.AbstractContextManager, bool, bool]:
+    """(distribution scope, mixed precision?, XLA?): by default both on GPUs only, where
+    they pay; MirroredStrategy when there are several GPUs."""
     gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
+    mixed, xla = _resolve(cfg.mixed_precision, bool(gpus)), _resolve(cfg.xla, bool(gpus))
+    if mixed:
         keras.mixed_precision.set_global_policy("mixed_float16")
-    if len(gpus) > 1:
-        return tf.distribute.MirroredStrategy().scope(), True
-    return contextlib.nullcontext(), bool(gpus)
+    scope = tf.distribute.MirroredStrategy().scope() if len(gpus) > 1 else contextlib.nullcontext()
+    return scope, mixed, xla
 
 
-def _build(cfg, style: np.ndarray, on_gpu: bool) -> tuple[StyleTransferModel, keras.Model]:
+def _build(cfg, style: np.ndarray, mixed: bool, xla: bool) -> tuple[StyleTransferModel, keras.Model]:
     transformer = build_transformer(cfg.preset)
     loss_network = build_loss_network(cfg.losses.vgg_layers, cfg.vgg_weights, cfg.vgg_sha256)
     model = StyleTransferModel(transformer, loss_network, style.astype(np.float32), cfg.losses)
     optimizer = keras.optimizers.Adam(cfg.learning_rate)
-    if on_gpu:
+    if mixed:
         optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
-    model.compile(optimizer=optimizer, jit_compile=on_gpu)
+    model.compile(optimizer=optimizer, jit_compile=xla)
     # Optimizer slots must exist before a checkpoint can be restored into them.
     optimizer.build(transformer.trainable_variables)
     return model, transformer
@@ -42,9 +47,9 @@ def _build(cfg, style: np.ndarray, on_gpu: bool) -> tuple[StyleTransferModel, ke
 def fit(cfg, style: np.ndarray, photos: list[str], preview: np.ndarray, info: dict) -> None:
     """Trains until cfg.steps or cfg.minutes, checkpointing into cfg.out."""
     cfg.out.mkdir(parents=True, exist_ok=True)
-    scope, on_gpu = _device_setup()
+    scope, mixed, xla = _device_setup(cfg)
     with scope:
-        model, transformer = _build(cfg, style, on_gpu)
+        model, transformer = _build(cfg, style, mixed, xla)
     checkpoint = tf.train.Checkpoint(transformer=transformer, optimizer=model.optimizer)
     manager = tf.train.CheckpointManager(checkpoint, cfg.out / "checkpoints", max_to_keep=2)
     if manager.latest_checkpoint:

@@ -40,6 +40,8 @@ class TrainConfig:
     log_every: int = 10
     preview_image: Path | None = None
     seed: int | None = None
+    mixed_precision: str = "auto"
+    xla: str = "auto"
 
 
 def _style_layers(text: str) -> dict[str, float]:
@@ -102,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preview-image", type=Path, default=None,
                    help="photo stylized for previews (default: the first training photo)")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--mixed-precision", choices=["auto", "on", "off"], default=d.mixed_precision,
+                   help="float16 compute with loss scaling; auto = on when a GPU is present")
+    p.add_argument("--xla", choices=["auto", "on", "off"], default=d.xla,
+                   help="compile the training step with XLA; auto = on when a GPU is present")
     return p
 
 
@@ -115,7 +121,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         learning_rate=args.learning_rate, losses=losses, vgg_weights=args.vgg_weights,
         vgg_sha256=args.vgg_sha256, checkpoint_every=args.checkpoint_every,
         preview_every=args.preview_every, log_every=args.log_every,
-        preview_image=args.preview_image, seed=args.seed)
+        preview_image=args.preview_image, seed=args.seed,
+        mixed_precision=args.mixed_precision, xla=args.xla)
 
 
 def check_resumable(cfg: TrainConfig) -> None:
