@@ -67,6 +67,7 @@ class ModelRegistry:
             for name, entry in entries.items():
                 state = self.models.setdefault(name, ModelState(entry))
                 state.config = entry
+                state.pending.clear()  # a reload retries versions that failed to load
         self.sync()
         errors = [e for e in (self._move_labels(name) for name in entries) if e]
         if errors:
@@ -94,12 +95,15 @@ class ModelRegistry:
     def _sync_model(self, name: str, state: ModelState) -> None:
         wanted = wanted_versions(state.config, versions_on_disk(state.config.base_path))
         for version in wanted:
-            if version not in state.loaded:
+            failed = state.pending.get(version, ("",))[0] == "END"
+            if version not in state.loaded and not failed:  # failed loads wait for a reload
                 self._load(name, state, version)
-        for version in [v for v in state.loaded if v not in wanted]:
-            if any(v in state.loaded for v in wanted) or not wanted:
-                log.info("unloading %s version %d", name, version)
-                state.loaded.pop(version)
+        # Old versions go only once a wanted one serves, so the model never goes dark.
+        if any(v in state.loaded for v in wanted) or not wanted:
+            with self._lock:
+                for version in [v for v in state.loaded if v not in wanted]:
+                    log.info("unloading %s version %d", name, version)
+                    state.loaded.pop(version)
 
     def _load(self, name: str, state: ModelState, version: int) -> None:
         path = Path(state.config.base_path) / str(version)
