@@ -22,7 +22,7 @@ DEFAULTS = {
     "HARD_MAX_SIDE": 2048,
     "PREDICT_TIMEOUT": 30.0,               # seconds, gRPC deadline of one Predict
     "STATUS_TIMEOUT": 2.0,                 # seconds, gRPC deadline of GetModelStatus
-    "PREDICT_RETRIES": 3,                  # retries on UNAVAILABLE, inside the deadline
+    "PREDICT_RETRIES": 5,                  # retries on UNAVAILABLE (0.1 s doubling), in the deadline
     "DEFAULT_LABEL": "",                   # version label used when a request names none
 }
 

@@ -45,7 +45,12 @@ class ModelClient:
             if self._channel is None:
                 self._channel = grpc.insecure_channel(self.target, options=[
                     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)])
+                    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                    # gRPC's default reconnect backoff grows to 2 minutes; a restarted model
+                    # server must be found again within our retries, not minutes later.
+                    ("grpc.initial_reconnect_backoff_ms", 100),
+                    ("grpc.min_reconnect_backoff_ms", 100),
+                    ("grpc.max_reconnect_backoff_ms", 1000)])
                 self._predict = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
                 self._models = model_service_pb2_grpc.ModelServiceStub(self._channel)
         return self._predict, self._models
