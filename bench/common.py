@@ -23,6 +23,21 @@ def timings(fn, runs: int = 10, warmup: int = 2) -> list[float]:
     return out
 
 
+def interleaved_timings(fns: dict, runs: int = 10, warmup: int = 2) -> dict[str, list[float]]:
+    """Seconds per call of each named function, called in turn, so that background load
+    and caches warming up hit every one of them alike: what a ratio between them needs."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    out = {name: [] for name in fns}
+    for _ in range(runs):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            out[name].append(time.perf_counter() - start)
+    return out
+
+
 def median_ms(values: list[float]) -> float:
     return statistics.median(values) * 1000
 

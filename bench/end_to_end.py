@@ -2,7 +2,7 @@
 image, and throughput through the gateway with 1, 2 and 4 concurrent clients."""
 from __future__ import annotations
 
-from bench.common import median_ms, p99_ms, save, table, timings
+from bench.common import interleaved_timings, median_ms, p99_ms, save, table
 from bench.stack import MODEL, local_stack
 from serving.load_targets import GatewayTarget, GrpcTarget, load_images
 from serving.loadtest import LoadConfig
@@ -13,12 +13,12 @@ SIDE = 512
 
 def overhead(grpc_target: str, url: str, runs: int) -> dict:
     image = load_images(None, SIDE)[0]
-    grpc_direct = GrpcTarget(grpc_target, MODEL, None, 60)
-    direct = timings(lambda: grpc_direct.send(image), runs)
-    gateway_target = GatewayTarget(url, MODEL, SIDE, 60)
-    through = timings(lambda: gateway_target.send(image), runs)
-    result = {"direct_median_ms": median_ms(direct), "direct_p99_ms": p99_ms(direct),
-              "gateway_median_ms": median_ms(through), "gateway_p99_ms": p99_ms(through)}
+    targets = {"direct": GrpcTarget(grpc_target, MODEL, None, 60),
+               "gateway": GatewayTarget(url, MODEL, SIDE, 60)}
+    times = interleaved_timings({path: lambda t=t: t.send(image) for path, t in targets.items()},
+                                runs)
+    result = {f"{path}_{name}": stat(times[path]) for path in targets
+              for name, stat in (("median_ms", median_ms), ("p99_ms", p99_ms))}
     result["overhead"] = result["gateway_median_ms"] / result["direct_median_ms"] - 1
     return result
 

@@ -1,13 +1,15 @@
 """Inference variants of the default (`fast`) preset at 512 px, same run: fp32 (what we
-ship), fp32 with XLA, and bfloat16 (Keras mixed_bfloat16). Time and the largest
-difference from fp32 in grey levels, so a faster variant cannot hide a worse image."""
+ship: output convolution on 2x2 space-to-depth blocks), the output convolution computed
+directly or on 4x4 blocks, fp32 with XLA, and bfloat16 (Keras mixed_bfloat16). Time and
+the largest difference from fp32 in grey levels, so a faster variant cannot hide a worse
+image."""
 from __future__ import annotations
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from bench.common import median_ms, save, table
+from bench.common import interleaved_timings, median_ms, save, table
 from training.transformer_net import build_transformer
 
 SIDE = 512
@@ -15,29 +17,26 @@ SIDE = 512
 
 def _variants(preset: str) -> dict:
     fp32 = build_transformer(preset)
+    models = {"output conv direct": build_transformer(preset, output_block=1),
+              "output conv 4x4 blocks": build_transformer(preset, output_block=4)}
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
-        bf16 = build_transformer(preset)
-        bf16.set_weights(fp32.get_weights())
+        models["bfloat16"] = build_transformer(preset)
     finally:
         keras.mixed_precision.set_global_policy("float32")
+    for model in models.values():
+        model.set_weights(fp32.get_weights())
     return {"fp32": tf.function(lambda x: fp32(x, training=False)),
             "fp32 + XLA": tf.function(lambda x: fp32(x, training=False), jit_compile=True),
-            "bfloat16": tf.function(lambda x: bf16(x, training=False))}
+            **{name: tf.function(lambda x, m=m: m(x, training=False))
+               for name, m in models.items()}}
 
 
 def run(runs: int = 10, preset: str = "fast") -> dict:
     x = tf.constant(np.random.default_rng(0).uniform(0, 255, (1, SIDE, SIDE, 3)), tf.float32)
     variants = _variants(preset)
-    times = {name: [] for name in variants}
-    for fn in variants.values():
-        fn(x)
-        fn(x)
-    for _ in range(runs):  # interleaved, so background load hits every variant alike
-        for name, fn in variants.items():
-            start = tf.timestamp()
-            fn(x).numpy()
-            times[name].append(float(tf.timestamp() - start))
+    times = interleaved_timings({name: lambda f=fn: f(x).numpy() for name, fn in variants.items()},
+                                runs)
     reference = variants["fp32"](x).numpy()
     results = [{"variant": name, "median_ms": median_ms(times[name]),
                 "max_grey_level_diff": float(np.abs(

@@ -5,7 +5,7 @@ import pytest
 
 from tests.conftest import TINY_TRAIN_ARGS, write_image
 from training.train import main
-from training.transformer_net import build_transformer
+from training.transformer_net import InstanceNorm, SpaceToDepthConv, build_transformer
 
 
 def _train(style, photos, out, steps, *extra):
@@ -19,6 +19,33 @@ def test_transformer_keeps_any_size_in_range(preset):
     out = np.asarray(net(np.full((1, 30, 41, 3), 128, np.float32)))
     assert out.shape == (1, 30, 41, 3)
     assert out.min() >= 0 and out.max() <= 255
+
+
+@pytest.mark.parametrize("block", [2, 4])
+def test_space_to_depth_conv_equals_the_direct_conv(block):
+    x = np.random.default_rng(0).normal(size=(2, 24, 16, 5)).astype(np.float32)
+    direct = SpaceToDepthConv(3, 9, block=1)
+    blocked = SpaceToDepthConv(3, 9, block=block)
+    expected = np.asarray(direct(x))
+    blocked.build(x.shape)
+    blocked.set_weights([np.random.default_rng(1).normal(size=w.shape) for w in direct.get_weights()])
+    assert not np.allclose(np.asarray(blocked(x)), expected), "weights must matter"
+    blocked.set_weights(direct.get_weights())
+    assert expected.shape == (2, 16, 8, 3)
+    np.testing.assert_allclose(np.asarray(blocked(x)), expected, atol=1e-4)
+
+
+def test_space_to_depth_conv_refuses_what_it_cannot_compute():
+    with pytest.raises(ValueError, match="divisible by block"):
+        SpaceToDepthConv(3, 9, block=3)
+
+
+def test_instance_norm_normalizes_each_channel_of_each_image():
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(2, 8, 6, 4)) * [1, 10, 100, 1000] + [5, -5, 50, 0]).astype(np.float32)
+    y = np.asarray(InstanceNorm()(x))
+    np.testing.assert_allclose(y.mean(axis=(1, 2)), 0, atol=1e-4)
+    np.testing.assert_allclose(y.std(axis=(1, 2)), 1, atol=1e-3)
 
 
 def test_training_lowers_the_loss_and_writes_a_run(tmp_path, style_image, photo_dir):
