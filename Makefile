@@ -13,6 +13,7 @@ RUN_DIR ?= runs/starry_night
 STYLE ?= $(DATA)/styles/starry_night.jpg
 CONTENT_DIR ?= $(DATA)/content-train
 NAME ?= starry_night
+PRECISION ?= float32
 STEPS ?= 400
 
 .PHONY: install test lint run train export contact-sheet bench models manifests clean
@@ -47,7 +48,7 @@ train: install
 	$(PY) -m training --style $(STYLE) --content-dir $(CONTENT_DIR) --out $(RUN_DIR) --steps $(STEPS)
 
 export: install
-	$(PY) -m export $(RUN_DIR) --repo $(MODEL_REPO) --name $(NAME)
+	$(PY) -m export $(RUN_DIR) --repo $(MODEL_REPO) --name $(NAME) --precision $(PRECISION)
 
 contact-sheet: install
 	$(PY) -m training.contact_sheet --styles styles --photos $(DATA)/content-test --style-images $(DATA)/styles --out contact_sheet.png

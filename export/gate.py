@@ -17,7 +17,9 @@ from serving.contract import (
     SIGNATURE_PIXELS,
 )
 
-MAX_GREY_LEVELS = 1
+# How far an export may be from the trained float32 network, in grey levels, by served
+# precision. float16 measured on a photo: at most 4 levels apart, 0.15 on average.
+MAX_GREY_LEVELS = {"float32": 1, "float16": 6}
 
 
 class GateError(Exception):
@@ -30,7 +32,7 @@ def gate_input(side: int = 64) -> np.ndarray:
     return rng.integers(0, 256, size=(1, side, side + 4, 3), dtype=np.uint8)
 
 
-def check_saved_model(path: Path, transformer: keras.Model) -> float:
+def check_saved_model(path: Path, transformer: keras.Model, precision: str = "float32") -> float:
     """Reloads `path`, compares both signatures with `transformer`; returns the max error."""
     loaded = tf.saved_model.load(str(path))
     missing = {SIGNATURE_ENCODED, SIGNATURE_PIXELS} - set(loaded.signatures)
@@ -40,9 +42,9 @@ def check_saved_model(path: Path, transformer: keras.Model) -> float:
     expected = np.clip(np.round(np.asarray(transformer(pixels.astype(np.float32)))), 0, 255)
     got = loaded.signatures[SIGNATURE_PIXELS](**{INPUT_PIXELS: tf.constant(pixels)})[OUTPUT_PIXELS]
     error = float(np.max(np.abs(got.numpy().astype(np.float32) - expected)))
-    if error > MAX_GREY_LEVELS:
+    if error > MAX_GREY_LEVELS[precision]:
         raise GateError(f"exported model differs from the trained one by {error:g} grey levels "
-                        f"(limit {MAX_GREY_LEVELS})")
+                        f"(limit {MAX_GREY_LEVELS[precision]} for {precision})")
     encoded = loaded.signatures[SIGNATURE_ENCODED](**{INPUT_IMAGES: tf.constant([sample_jpeg(48)])})
     decoded = tf.io.decode_jpeg(encoded[OUTPUT_IMAGES][0])
     if tuple(decoded.shape) != (48, 48, 3):

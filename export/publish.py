@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# Served precision -> Keras dtype policy. float16 is for GPUs, where it halves memory
+# traffic and runs on tensor cores; export/gate.py says how close to float32 it must be.
+PRECISIONS = {"float32": "float32", "float16": "mixed_float16"}
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class ExportConfig:
     repo: Path
     name: str
     version: int | None = None
+    precision: str = "float32"
 
 
 def source_commit() -> str:
@@ -38,9 +42,9 @@ def source_commit() -> str:
         return "unknown"
 
 
-def metadata(name: str, version: int, info: dict) -> dict:
+def metadata(name: str, version: int, info: dict, precision: str) -> dict:
     return {
-        "model": name, "version": version, "style": info.get("style"),
+        "model": name, "version": version, "precision": precision, "style": info.get("style"),
         "preset": info.get("preset"), "steps": info.get("step"),
         "final_losses": info.get("final_losses"),
         "training": {k: info.get(k) for k in ("image_size", "batch_size", "style_size",
@@ -60,22 +64,25 @@ def export(cfg: ExportConfig) -> str:
     from export.warmup import write_warmup
     from serving.contract import METADATA_FILE
     from training.run_dir import load_transformer
+    from training.transformer_net import build_transformer
 
     transformer, info = load_transformer(cfg.run_dir)
+    served = build_transformer(info["preset"], dtype_policy=PRECISIONS[cfg.precision])
+    served.set_weights(transformer.get_weights())
     model_dir = cfg.repo / cfg.name
     version = cfg.version or next_version(model_dir)
     if (model_dir / str(version)).exists():
         raise RepositoryError(f"version {version} of {cfg.name} already exists")
     with staging_dir(model_dir) as staged:
-        stylizer = Stylizer(transformer)
+        stylizer = Stylizer(served)
         tf.saved_model.save(stylizer, staged, signatures=stylizer.signatures())
         write_warmup(Path(staged), cfg.name)
         (Path(staged) / METADATA_FILE).write_text(
-            json.dumps(metadata(cfg.name, version, info), indent=2))
-        error = check_saved_model(Path(staged), transformer)
+            json.dumps(metadata(cfg.name, version, info, cfg.precision), indent=2))
+        error = check_saved_model(Path(staged), transformer, cfg.precision)
         target = publish(staged, model_dir, version)
     print(f"export: published {target} (preset {info['preset']}, step {info.get('step')}, "
-          f"max gate error {error:g} grey levels)")
+          f"{cfg.precision}, max gate error {error:g} grey levels)")
     return target
 
 
@@ -89,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True, help="model name, e.g. starry_night")
     p.add_argument("--version", type=int, default=None,
                    help="version number (default: one more than the newest)")
+    p.add_argument("--precision", choices=sorted(PRECISIONS), default="float32",
+                   help="arithmetic of the served model: float16 for GPU serving (tensor "
+                   "cores, half the memory traffic; within a few grey levels of float32); "
+                   "float32 on CPUs, which gain nothing from float16")
     return p
 
 
@@ -106,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     from training.run_dir import RunDirError
 
     try:
-        export(ExportConfig(args.run_dir, args.repo, args.name, args.version))
+        export(ExportConfig(args.run_dir, args.repo, args.name, args.version, args.precision))
     except (RunDirError, RepositoryError, GateError, OSError) as e:
         print(f"export: error: {e}", file=sys.stderr)
         return 1

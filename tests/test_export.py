@@ -50,8 +50,24 @@ def test_exports_number_versions_and_leave_no_staging(tmp_path, trained_run, cap
     assert "published" in capsys.readouterr().out
 
 
+def test_float16_export_for_gpus_stays_close_to_float32(tmp_path, trained_run, capsys):
+    for precision in ("float32", "float16"):
+        assert main([str(trained_run), "--repo", str(tmp_path), "--name", precision,
+                     "--precision", precision]) == 0
+    assert "float16, max gate error" in capsys.readouterr().out
+    meta = json.loads((tmp_path / "float16" / "1" / METADATA_FILE).read_text())
+    assert meta["precision"] == "float16"
+    pixels = tf.constant(np.random.default_rng(0).integers(0, 256, (1, 40, 52, 3), np.uint8))
+    out = {p: tf.saved_model.load(str(tmp_path / p / "1")).signatures[SIGNATURE_PIXELS](
+        **{INPUT_PIXELS: pixels})[OUTPUT_PIXELS].numpy().astype(int) for p in ("float32", "float16")}
+    assert np.abs(out["float16"] - out["float32"]).max() <= export.gate.MAX_GREY_LEVELS["float16"]
+    graph = tf.saved_model.load(str(tmp_path / "float16" / "1")).signatures[SIGNATURE_PIXELS].graph
+    nodes = [n for f in graph.as_graph_def().library.function for n in f.node_def]
+    assert any(n.op == "Conv2D" and n.attr["T"].type == tf.float16 for n in nodes)
+
+
 def test_failed_gate_leaves_no_version(tmp_path, trained_run, monkeypatch, capsys):
-    monkeypatch.setattr(export.gate, "MAX_GREY_LEVELS", -1)
+    monkeypatch.setitem(export.gate.MAX_GREY_LEVELS, "float32", -1)
     assert main([str(trained_run), "--repo", str(tmp_path), "--name", "m"]) == 1
     assert "grey levels" in capsys.readouterr().err
     assert list((tmp_path / "m").iterdir()) == []

@@ -180,21 +180,33 @@ def _upsample(x, filters: int, name: str):
     return _conv(x, filters, 3, name=name)
 
 
-def build_transformer(preset: str = "fast", output_block: int = 2) -> keras.Model:
+def build_transformer(preset: str = "fast", output_block: int = 2,
+                      dtype_policy: str | None = None) -> keras.Model:
     """Returns the transform net for a named preset: [N,H,W,3] float 0..255 -> same.
 
     `output_block` is the space-to-depth block of the output convolution; every value
-    gives the same network (1 computes it directly, which is what FLOP counts use)."""
+    gives the same network (1 computes it directly, which is what FLOP counts use).
+    `dtype_policy` ("mixed_float16", "mixed_bfloat16", ...) overrides Keras' global
+    policy for this model only; the output stays float32 either way."""
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
-    c1, c2, c3 = PRESETS[preset].channels
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(dtype_policy or previous)
+    try:
+        return _build(PRESETS[preset], preset, output_block)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def _build(shape: Preset, preset: str, output_block: int) -> keras.Model:
+    c1, c2, c3 = shape.channels
     inputs = keras.Input(shape=(None, None, 3), name="image")
     x = PadToMultiple(4, name="pad_to_4")(inputs)
     x = layers.Rescaling(1.0 / 255.0, name="to_unit")(x)
     x = _conv(x, c1, 9, name="down1")
     x = _conv(x, c2, 3, stride=2, name="down2")
     x = _conv(x, c3, 3, stride=2, name="down3")
-    for i in range(PRESETS[preset].residual_blocks):
+    for i in range(shape.residual_blocks):
         x = _residual(x, c3, name=f"res{i + 1}")
     x = _upsample(x, c2, name="up1")
     x = _upsample(x, c1, name="up2")
