@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=sorted(PRECISIONS), default="float32",
                    help="arithmetic of the served model: float16 for GPU serving (tensor "
                    "cores, half the memory traffic; within a few grey levels of float32); "
-                   "float32 on CPUs, which gain nothing from float16")
+                   "the exact float32 on CPUs, where float16 gains only a few per cent")
     return p
 
 
