@@ -19,9 +19,9 @@ BENCH_PRESETS = [p for p in PRESETS if p != "tiny"]
 
 def count_flops(preset: str, side: int) -> float:
     """FLOPs of one [1, side, side, 3] forward pass, counted by TF's graph profiler on the
-    textbook form of the network, so the multiplications by zero of the space-to-depth
-    output convolution do not count as work done."""
-    model = build_transformer(preset, output_block=1)
+    textbook form of the network, so the multiplications by zero of the sub-pixel and
+    space-to-depth convolutions do not count as work done."""
+    model = build_transformer(preset, textbook=True)
     fn = tf.function(lambda x: model(x, training=False))
     graph = fn.get_concrete_function(tf.TensorSpec([1, side, side, 3], tf.float32)).graph
     options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()

@@ -1,11 +1,12 @@
 import json
 
+import keras
 import numpy as np
 import pytest
 
 from tests.conftest import TINY_TRAIN_ARGS, write_image
 from training.train import main
-from training.transformer_net import InstanceNorm, SpaceToDepthConv, build_transformer
+from training.transformer_net import InstanceNorm, SpaceToDepthConv, UpsampleConv, build_transformer
 
 
 def _train(style, photos, out, steps, *extra):
@@ -33,6 +34,26 @@ def test_space_to_depth_conv_equals_the_direct_conv(block):
     blocked.set_weights(direct.get_weights())
     assert expected.shape == (2, 16, 8, 3)
     np.testing.assert_allclose(np.asarray(blocked(x)), expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("subpixel", [True, False])
+def test_upsample_conv_equals_upsampling_padding_and_a_conv(subpixel):
+    x = np.random.default_rng(0).normal(size=(2, 7, 10, 5)).astype(np.float32)
+    conv = keras.layers.Conv2D(6, 3, bias_initializer="random_normal")
+    upsampled = np.repeat(np.repeat(x, 2, axis=1), 2, axis=2)
+    expected = np.asarray(conv(np.pad(upsampled, [(0, 0), (1, 1), (1, 1), (0, 0)], "reflect")))
+    layer = UpsampleConv(6, subpixel=subpixel)
+    layer.build(x.shape)
+    layer.set_weights(conv.get_weights())
+    assert expected.shape == (2, 14, 20, 6)
+    np.testing.assert_allclose(np.asarray(layer(x)), expected, atol=1e-4)
+
+
+def test_the_fast_layers_compute_the_textbook_network():
+    fast, textbook = build_transformer("fast"), build_transformer("fast", textbook=True)
+    textbook.set_weights(fast.get_weights())
+    x = np.random.default_rng(0).uniform(0, 255, (1, 45, 38, 3)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(fast(x)), np.asarray(textbook(x)), atol=1e-3)
 
 
 def test_space_to_depth_conv_refuses_what_it_cannot_compute():

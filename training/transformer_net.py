@@ -8,11 +8,13 @@ Changes from the paper, each a well-known fix:
   Checkerboard Artifacts", Distill 2016);
 - reflection padding everywhere instead of zero padding, so borders are not darkened.
 
-Two layers compute the same function as the textbook form, only faster on a CPU (measured
-in bench/, see the README's Benchmarks): instance normalization as per-channel moments
-(GroupNormalization with one group per channel reshapes and runs 3-7 % slower), and the
-9x9 output convolution, whose 3 output channels leave the CPU's vector units mostly idle,
-on a space-to-depth view of its input.
+Three layers compute the same function as the textbook form, only faster on a CPU
+(measured in bench/, see the README's Benchmarks): instance normalization as per-channel
+moments (GroupNormalization with one group per channel reshapes and runs 3-7 % slower);
+upsample + pad + convolution as one convolution at the low resolution whose outputs are the
+four sub-pixels (Shi et al. 2016), so the upsampled image is never built; and the 9x9
+output convolution, whose 3 output channels leave the CPU's vector units mostly idle, on a
+space-to-depth view of its input.
 
 The network takes float32 RGB in [0, 255] of any height and width and returns the same
 shape, in [0, 255]. Sizes that are not a multiple of 4 are reflect-padded inside and
@@ -162,6 +164,53 @@ class SpaceToDepthConv(layers.Conv2D):
         return {**super().get_config(), "block": self.block}
 
 
+@keras.saving.register_keras_serializable(package="training")
+class UpsampleConv(layers.Conv2D):
+    """Nearest-neighbour 2x upsampling, reflection padding by 1, then a 3x3 convolution.
+
+    With `subpixel` (the default) it never builds the upsampled image: each output pixel of
+    the textbook form sees 2x2 distinct input pixels, so one 3x3 convolution at the input
+    resolution with the kernel rows and columns summed per output phase computes all four
+    sub-pixels, and depth_to_space interleaves them. Symmetric padding of the small image
+    equals reflection padding of the upsampled one, so the borders match too. It costs the
+    same FLOPs as the textbook conv but skips two full-resolution memory passes and runs a
+    wider convolution on a quarter of the positions.
+    """
+
+    # _PHASE_ROWS[a][r, k] = 1 when kernel row k of output phase a reads input row i - 1 + r.
+    _PHASE_ROWS = (((1, 0, 0), (0, 1, 1), (0, 0, 0)),
+                   ((0, 0, 0), (1, 1, 0), (0, 0, 1)))
+
+    def __init__(self, filters: int, subpixel: bool = True, **kwargs):
+        kwargs.pop("kernel_size", None)
+        super().__init__(filters, 3, **kwargs)
+        self.subpixel = subpixel
+
+    def call(self, inputs):
+        if self.subpixel:
+            padded = ops.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="symmetric")
+            return super().call(padded)
+        upsampled = ops.repeat(ops.repeat(inputs, 2, axis=1), 2, axis=2)
+        padded = ops.pad(upsampled, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="reflect")
+        return super().call(padded)
+
+    def convolution_op(self, inputs, kernel):
+        if not self.subpixel:
+            return super().convolution_op(inputs, kernel)
+        rows = ops.convert_to_tensor(self._PHASE_ROWS, dtype=kernel.dtype)
+        phases = [ops.einsum("rk,sl,klio->rsio", rows[a], rows[b], kernel)
+                  for a in (0, 1) for b in (0, 1)]
+        outputs = ops.conv(inputs, ops.concatenate(phases, axis=-1), padding="valid")
+        return tf.nn.depth_to_space(outputs, 2)
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, _ = input_shape
+        return (n, None if h is None else 2 * h, None if w is None else 2 * w, self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "subpixel": self.subpixel}
+
+
 def _conv(x, filters: int, kernel: int, stride: int = 1, relu: bool = True, name: str = ""):
     x = ReflectionPad(kernel // 2, name=f"{name}_pad")(x)
     x = layers.Conv2D(filters, kernel, strides=stride, name=f"{name}_conv")(x)
@@ -175,17 +224,18 @@ def _residual(x, filters: int, name: str):
     return layers.Add(name=f"{name}_add")([x, y])
 
 
-def _upsample(x, filters: int, name: str):
-    x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_up")(x)
-    return _conv(x, filters, 3, name=name)
+def _upsample(x, filters: int, textbook: bool, name: str):
+    x = UpsampleConv(filters, subpixel=not textbook, name=f"{name}_conv")(x)
+    x = InstanceNorm(name=f"{name}_in")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
 
 
-def build_transformer(preset: str = "fast", output_block: int = 2,
+def build_transformer(preset: str = "fast", textbook: bool = False,
                       dtype_policy: str | None = None) -> keras.Model:
     """Returns the transform net for a named preset: [N,H,W,3] float 0..255 -> same.
 
-    `output_block` is the space-to-depth block of the output convolution; every value
-    gives the same network (1 computes it directly, which is what FLOP counts use).
+    `textbook` computes the upsampling and output convolutions in their plain form: the
+    same network with the same weights, slower; what FLOP counts and equivalence tests use.
     `dtype_policy` ("mixed_float16", "mixed_bfloat16", ...) overrides Keras' global
     policy for this model only; the output stays float32 either way."""
     if preset not in PRESETS:
@@ -193,12 +243,12 @@ def build_transformer(preset: str = "fast", output_block: int = 2,
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(dtype_policy or previous)
     try:
-        return _build(PRESETS[preset], preset, output_block)
+        return _build(PRESETS[preset], preset, textbook)
     finally:
         keras.mixed_precision.set_global_policy(previous)
 
 
-def _build(shape: Preset, preset: str, output_block: int) -> keras.Model:
+def _build(shape: Preset, preset: str, textbook: bool) -> keras.Model:
     c1, c2, c3 = shape.channels
     inputs = keras.Input(shape=(None, None, 3), name="image")
     x = PadToMultiple(4, name="pad_to_4")(inputs)
@@ -208,11 +258,11 @@ def _build(shape: Preset, preset: str, output_block: int) -> keras.Model:
     x = _conv(x, c3, 3, stride=2, name="down3")
     for i in range(shape.residual_blocks):
         x = _residual(x, c3, name=f"res{i + 1}")
-    x = _upsample(x, c2, name="up1")
-    x = _upsample(x, c1, name="up2")
+    x = _upsample(x, c2, textbook, name="up1")
+    x = _upsample(x, c1, textbook, name="up2")
     x = ReflectionPad(4, name="out_pad")(x)
-    # The padded size is a multiple of 4 + 8, so of any block in (2, 4).
-    x = SpaceToDepthConv(3, 9, block=output_block, name="out_conv")(x)
+    # The padded size is a multiple of 4 + 8, so of block 2.
+    x = SpaceToDepthConv(3, 9, block=1 if textbook else 2, name="out_conv")(x)
     # A sigmoid keeps the output in range without the flat gradients of clipping.
     x = layers.Activation("sigmoid", dtype="float32", name="out_sigmoid")(x)
     x = layers.Rescaling(255.0, dtype="float32", name="to_pixels")(x)
