@@ -3,10 +3,17 @@ import json
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tests.conftest import TINY_TRAIN_ARGS, write_image
 from training.train import main
-from training.transformer_net import InstanceNorm, SpaceToDepthConv, UpsampleConv, build_transformer
+from training.transformer_net import (
+    InstanceNorm,
+    ReflectionPad,
+    SpaceToDepthConv,
+    UpsampleConv,
+    build_transformer,
+)
 
 
 def _train(style, photos, out, steps, *extra):
@@ -47,6 +54,19 @@ def test_upsample_conv_equals_upsampling_padding_and_a_conv(subpixel):
     layer.set_weights(conv.get_weights())
     assert expected.shape == (2, 14, 20, 6)
     np.testing.assert_allclose(np.asarray(layer(x)), expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("layer", [ReflectionPad(4), ReflectionPad(2), InstanceNorm()])
+def test_layers_on_2x2_blocks_compute_what_they_do_on_pixels(layer):
+    pixels = np.random.default_rng(0).normal(size=(2, 10, 14, 3)).astype(np.float32) * 7 + 3
+    expected = tf.nn.space_to_depth(layer(pixels), 2)
+    blocked = type(layer).from_config({**layer.get_config(), "block": 2})
+    np.testing.assert_allclose(blocked(tf.nn.space_to_depth(pixels, 2)), expected, atol=1e-5)
+
+
+def test_reflection_pad_on_blocks_needs_whole_blocks():
+    with pytest.raises(ValueError, match="even pad"):
+        ReflectionPad(3, block=2)
 
 
 def test_the_fast_layers_compute_the_textbook_network():

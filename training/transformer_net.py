@@ -50,18 +50,51 @@ PRESETS: dict[str, Preset] = {
 
 @keras.saving.register_keras_serializable(package="training")
 class ReflectionPad(layers.Layer):
-    """Pads height and width by reflecting the border, like torch's ReflectionPad2d."""
+    """Pads height and width by reflecting the border, like torch's ReflectionPad2d.
 
-    def __init__(self, pad: int, **kwargs):
+    With block 2 the input is the 2x2 space-to-depth view of the image (channels ordered
+    like tf.nn.space_to_depth) and so is the output: the padding of the image it shows.
+    """
+
+    def __init__(self, pad: int, block: int = 1, **kwargs):
         super().__init__(**kwargs)
+        if block not in (1, 2) or pad % block:
+            raise ValueError("ReflectionPad needs block 1, or block 2 and an even pad")
         self.pad = pad
+        self.block = block
 
     def call(self, x):
         p = self.pad
-        return ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+        if self.block == 1:
+            return ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+        n, h, w = ops.shape(x)[0], ops.shape(x)[1], ops.shape(x)[2]
+        c = x.shape[-1] // 4
+        rows = _reflect_blocks(ops.reshape(x, [n, h, w, 2, 2 * c]), p // 2, axis=1)
+        cols = ops.reshape(rows, [n, h + p, w, 2, 2, c])
+        return ops.reshape(_reflect_blocks(cols, p // 2, axis=2), [n, h + p, w + p, 4 * c])
 
     def get_config(self):
-        return {**super().get_config(), "pad": self.pad}
+        return {**super().get_config(), "pad": self.pad, "block": self.block}
+
+
+def _reflect_blocks(x, blocks: int, axis: int):
+    """Pads `axis` of a 2x2-blocked image by `blocks` blocks, reflecting pixels, not blocks.
+
+    Pixel 2 * i + phase lives in block i; the phase of `axis` is the axis after the spatial
+    ones. Mirrored at the border, phase 0 of block -j is phase 0 of block j, phase 1 of block
+    -j is phase 1 of block j - 1, and the same from the other end the other way round.
+    """
+    size = ops.shape(x)[axis]
+    phase_axis = 3 if axis == 1 else 4
+
+    def take(phase, indices):
+        picked = ops.take(x, indices, axis=axis)
+        return ops.take(picked, [phase], axis=phase_axis)
+
+    before = [take(0, ops.arange(blocks, 0, -1)), take(1, ops.arange(blocks - 1, -1, -1))]
+    after = [take(0, size - 1 - ops.arange(blocks)), take(1, size - 2 - ops.arange(blocks))]
+    return ops.concatenate([ops.concatenate(before, axis=phase_axis), x,
+                            ops.concatenate(after, axis=phase_axis)], axis=axis)
 
 
 @keras.saving.register_keras_serializable(package="training")
@@ -93,28 +126,35 @@ class CropLike(layers.Layer):
 
 @keras.saving.register_keras_serializable(package="training")
 class InstanceNorm(layers.Layer):
-    """Normalizes each channel of each image over height and width, then scales and shifts."""
+    """Normalizes each channel of each image over height and width, then scales and shifts.
 
-    def __init__(self, epsilon: float = 1e-5, **kwargs):
+    With block 2 the input is the 2x2 space-to-depth view of the image: the statistics of a
+    channel then span its four phases.
+    """
+
+    def __init__(self, epsilon: float = 1e-5, block: int = 1, **kwargs):
         super().__init__(**kwargs)
         self.epsilon = epsilon
+        self.block = block
 
     def build(self, input_shape):
-        channels = input_shape[-1]
+        channels = input_shape[-1] // self.block**2
         self.gamma = self.add_weight(shape=(channels,), initializer="ones", name="gamma")
         self.beta = self.add_weight(shape=(channels,), initializer="zeros", name="beta")
 
     def call(self, x):
         # Moments in float32 even under mixed precision: in float16 a variance of
         # activations in the hundreds loses precision or overflows.
-        x32 = ops.cast(x, "float32")
-        mean, variance = ops.moments(x32, axes=[1, 2], keepdims=True)
+        shape = ops.shape(x)
+        x32 = ops.reshape(ops.cast(x, "float32"),
+                          [shape[0], shape[1], shape[2], self.block**2, self.gamma.shape[0]])
+        mean, variance = ops.moments(x32, axes=[1, 2, 3], keepdims=True)
         scale = ops.rsqrt(variance + self.epsilon) * ops.cast(self.gamma, "float32")
         shift = ops.cast(self.beta, "float32") - mean * scale
-        return ops.cast(x32 * scale + shift, x.dtype)
+        return ops.cast(ops.reshape(x32 * scale + shift, shape), x.dtype)
 
     def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}
+        return {**super().get_config(), "epsilon": self.epsilon, "block": self.block}
 
 
 @keras.saving.register_keras_serializable(package="training")
@@ -127,19 +167,29 @@ class SpaceToDepthConv(layers.Conv2D):
     positions: a 9x9 conv to 3 channels runs about twice as fast on this CPU at block 2
     (it multiplies some zeros: 5x5 taps on the block grid cover 10x10 > 9x9 pixels).
     Height and width of the input must be multiples of `block`; block 1 is a plain conv.
+    With `blocked_input` the input already is the space-to-depth view.
     """
 
-    def __init__(self, filters: int, kernel_size: int, block: int = 2, **kwargs):
+    def __init__(self, filters: int, kernel_size: int, block: int = 2,
+                 blocked_input: bool = False, **kwargs):
         super().__init__(filters, kernel_size, **kwargs)
         if self.strides != (1, 1) or self.padding != "valid" or (self.kernel_size[0] - 1) % block:
             raise ValueError("SpaceToDepthConv needs stride 1, 'valid' padding and "
                              "(kernel_size - 1) divisible by block")
         self.block = block
+        self.blocked_input = blocked_input
+
+    def build(self, input_shape):
+        if not self.blocked_input:
+            return super().build(input_shape)
+        channels = input_shape[-1]
+        super().build((*input_shape[:-1], channels // self.block**2))
+        self.input_spec = layers.InputSpec(ndim=4, axes={-1: channels})
 
     def convolution_op(self, inputs, kernel):
         if self.block == 1:
             return super().convolution_op(inputs, kernel)
-        blocked = tf.nn.space_to_depth(inputs, self.block)
+        blocked = inputs if self.blocked_input else tf.nn.space_to_depth(inputs, self.block)
         outputs = ops.conv(blocked, self._blocked_kernel(kernel), padding="valid")
         return tf.nn.depth_to_space(outputs, self.block)
 
@@ -161,7 +211,7 @@ class SpaceToDepthConv(layers.Conv2D):
         return ops.concatenate(phases, axis=-1)
 
     def get_config(self):
-        return {**super().get_config(), "block": self.block}
+        return {**super().get_config(), "block": self.block, "blocked_input": self.blocked_input}
 
 
 @keras.saving.register_keras_serializable(package="training")
@@ -174,41 +224,46 @@ class UpsampleConv(layers.Conv2D):
     sub-pixels, and depth_to_space interleaves them. Symmetric padding of the small image
     equals reflection padding of the upsampled one, so the borders match too. It costs the
     same FLOPs as the textbook conv but skips two full-resolution memory passes and runs a
-    wider convolution on a quarter of the positions.
+    wider convolution on a quarter of the positions. Without `interleave` it returns the
+    sub-pixels as channels: the 2x2 space-to-depth view of the output.
     """
 
     # _PHASE_ROWS[a][r, k] = 1 when kernel row k of output phase a reads input row i - 1 + r.
     _PHASE_ROWS = (((1, 0, 0), (0, 1, 1), (0, 0, 0)),
                    ((0, 0, 0), (1, 1, 0), (0, 0, 1)))
 
-    def __init__(self, filters: int, subpixel: bool = True, **kwargs):
+    def __init__(self, filters: int, subpixel: bool = True, interleave: bool = True, **kwargs):
         kwargs.pop("kernel_size", None)
         super().__init__(filters, 3, **kwargs)
+        if not (subpixel or interleave):
+            raise ValueError("UpsampleConv computes sub-pixels as channels only with subpixel")
         self.subpixel = subpixel
+        self.interleave = interleave
 
     def call(self, inputs):
-        if self.subpixel:
-            padded = ops.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="symmetric")
-            return super().call(padded)
-        upsampled = ops.repeat(ops.repeat(inputs, 2, axis=1), 2, axis=2)
-        padded = ops.pad(upsampled, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="reflect")
-        return super().call(padded)
-
-    def convolution_op(self, inputs, kernel):
         if not self.subpixel:
-            return super().convolution_op(inputs, kernel)
-        rows = ops.convert_to_tensor(self._PHASE_ROWS, dtype=kernel.dtype)
+            upsampled = ops.repeat(ops.repeat(inputs, 2, axis=1), 2, axis=2)
+            return super().call(ops.pad(upsampled, [[0, 0], [1, 1], [1, 1], [0, 0]], "reflect"))
+        padded = ops.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="symmetric")
+        rows = ops.convert_to_tensor(self._PHASE_ROWS, dtype=self.compute_dtype)
+        kernel = ops.cast(self.kernel, self.compute_dtype)
         phases = [ops.einsum("rk,sl,klio->rsio", rows[a], rows[b], kernel)
                   for a in (0, 1) for b in (0, 1)]
-        outputs = ops.conv(inputs, ops.concatenate(phases, axis=-1), padding="valid")
-        return tf.nn.depth_to_space(outputs, 2)
+        outputs = ops.conv(padded, ops.concatenate(phases, axis=-1), padding="valid")
+        if self.use_bias:
+            outputs = outputs + ops.tile(ops.cast(self.bias, self.compute_dtype), [4])
+        if self.interleave:
+            outputs = tf.nn.depth_to_space(outputs, 2)
+        return self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
         n, h, w, _ = input_shape
+        if not self.interleave:
+            return (n, h, w, 4 * self.filters)
         return (n, None if h is None else 2 * h, None if w is None else 2 * w, self.filters)
 
     def get_config(self):
-        return {**super().get_config(), "subpixel": self.subpixel}
+        return {**super().get_config(), "subpixel": self.subpixel, "interleave": self.interleave}
 
 
 def _conv(x, filters: int, kernel: int, stride: int = 1, relu: bool = True, name: str = ""):
@@ -224,9 +279,11 @@ def _residual(x, filters: int, name: str):
     return layers.Add(name=f"{name}_add")([x, y])
 
 
-def _upsample(x, filters: int, textbook: bool, name: str):
-    x = UpsampleConv(filters, subpixel=not textbook, name=f"{name}_conv")(x)
-    x = InstanceNorm(name=f"{name}_in")(x)
+def _upsample(x, filters: int, textbook: bool, name: str, interleave: bool = True):
+    """Unless textbook or interleave, the result is the 2x2 space-to-depth view."""
+    block = 1 if textbook or interleave else 2
+    x = UpsampleConv(filters, subpixel=not textbook, interleave=block == 1, name=f"{name}_conv")(x)
+    x = InstanceNorm(block=block, name=f"{name}_in")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
@@ -259,10 +316,12 @@ def _build(shape: Preset, preset: str, textbook: bool) -> keras.Model:
     for i in range(shape.residual_blocks):
         x = _residual(x, c3, name=f"res{i + 1}")
     x = _upsample(x, c2, textbook, name="up1")
-    x = _upsample(x, c1, textbook, name="up2")
-    x = ReflectionPad(4, name="out_pad")(x)
-    # The padded size is a multiple of 4 + 8, so of block 2.
-    x = SpaceToDepthConv(3, 9, block=1 if textbook else 2, name="out_conv")(x)
+    # The last stage stays in the 2x2 space-to-depth view that the output convolution
+    # wants: interleaving the sub-pixels only to split them again costs two full passes.
+    x = _upsample(x, c1, textbook, name="up2", interleave=False)
+    block = 1 if textbook else 2
+    x = ReflectionPad(4, block=block, name="out_pad")(x)
+    x = SpaceToDepthConv(3, 9, block=block, blocked_input=not textbook, name="out_conv")(x)
     # A sigmoid keeps the output in range without the flat gradients of clipping.
     x = layers.Activation("sigmoid", dtype="float32", name="out_sigmoid")(x)
     x = layers.Rescaling(255.0, dtype="float32", name="to_pixels")(x)
