@@ -8,6 +8,7 @@ import tensorflow as tf
 from tests.conftest import TINY_TRAIN_ARGS, write_image
 from training.train import main
 from training.transformer_net import (
+    DownsampleConv,
     InstanceNorm,
     ReflectionPad,
     SpaceToDepthConv,
@@ -54,6 +55,29 @@ def test_upsample_conv_equals_upsampling_padding_and_a_conv(subpixel):
     layer.set_weights(conv.get_weights())
     assert expected.shape == (2, 14, 20, 6)
     np.testing.assert_allclose(np.asarray(layer(x)), expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("blocked_input", [False, True])
+def test_downsample_conv_equals_padding_and_a_strided_conv(blocked_input):
+    x = np.random.default_rng(0).normal(size=(2, 10, 14, 5)).astype(np.float32)
+    conv = keras.layers.Conv2D(6, 3, strides=2, bias_initializer="random_normal")
+    expected = np.asarray(conv(np.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)], "reflect")))
+    layer = DownsampleConv(6, blocked_input=blocked_input)
+    inputs = tf.nn.space_to_depth(x, 2) if blocked_input else x
+    layer.build(inputs.shape)
+    layer.set_weights(conv.get_weights())
+    assert expected.shape == (2, 5, 7, 6)
+    np.testing.assert_allclose(np.asarray(layer(inputs)), expected, atol=1e-4)
+
+
+def test_space_to_depth_conv_can_stay_on_blocks():
+    x = np.random.default_rng(0).normal(size=(1, 16, 12, 3)).astype(np.float32)
+    direct = SpaceToDepthConv(4, 9, block=1, bias_initializer="random_normal")
+    expected = tf.nn.space_to_depth(direct(x), 2)
+    blocked = SpaceToDepthConv(4, 9, block=2, blocked_output=True)
+    blocked.build(x.shape)
+    blocked.set_weights(direct.get_weights())
+    np.testing.assert_allclose(np.asarray(blocked(x)), expected, atol=1e-4)
 
 
 @pytest.mark.parametrize("layer", [ReflectionPad(4), ReflectionPad(2), InstanceNorm()])

@@ -8,13 +8,18 @@ Changes from the paper, each a well-known fix:
   Checkerboard Artifacts", Distill 2016);
 - reflection padding everywhere instead of zero padding, so borders are not darkened.
 
-Three layers compute the same function as the textbook form, only faster on a CPU
-(measured in bench/, see the README's Benchmarks): instance normalization as per-channel
-moments (GroupNormalization with one group per channel reshapes and runs 3-7 % slower);
-upsample + pad + convolution as one convolution at the low resolution whose outputs are the
-four sub-pixels (Shi et al. 2016), so the upsampled image is never built; and the 9x9
-output convolution, whose 3 output channels leave the CPU's vector units mostly idle, on a
-space-to-depth view of its input.
+The layers compute the textbook network (`build_transformer(textbook=True)`, what FLOP
+counts use; tests check both agree) in forms that run faster on a CPU (measured in bench/,
+see the README's Benchmarks):
+- instance normalization as per-channel moments (GroupNormalization with one group per
+  channel reshapes and runs 3-7 % slower);
+- upsample + pad + convolution as one convolution at the low resolution whose outputs are
+  the four sub-pixels (Shi et al. 2016), so the upsampled image is never built;
+- the full-resolution stages on the 2x2 space-to-depth view of the image: the 9x9
+  convolutions, whose 3 input or output channels leave the CPU's vector units mostly idle,
+  become 5x5 convolutions with 4x the channels, and the stages next to them (instance
+  norm, reflection padding, the first stride-2 convolution) work on the same view, so the
+  image is never rearranged at full resolution.
 
 The network takes float32 RGB in [0, 255] of any height and width and returns the same
 shape, in [0, 255]. Sizes that are not a multiple of 4 are reflect-padded inside and
@@ -167,51 +172,120 @@ class SpaceToDepthConv(layers.Conv2D):
     positions: a 9x9 conv to 3 channels runs about twice as fast on this CPU at block 2
     (it multiplies some zeros: 5x5 taps on the block grid cover 10x10 > 9x9 pixels).
     Height and width of the input must be multiples of `block`; block 1 is a plain conv.
-    With `blocked_input` the input already is the space-to-depth view.
+    With `blocked_input` the input already is the space-to-depth view; with
+    `blocked_output` the output stays one.
     """
 
     def __init__(self, filters: int, kernel_size: int, block: int = 2,
-                 blocked_input: bool = False, **kwargs):
+                 blocked_input: bool = False, blocked_output: bool = False, **kwargs):
         super().__init__(filters, kernel_size, **kwargs)
         if self.strides != (1, 1) or self.padding != "valid" or (self.kernel_size[0] - 1) % block:
             raise ValueError("SpaceToDepthConv needs stride 1, 'valid' padding and "
                              "(kernel_size - 1) divisible by block")
+        if block == 1 and (blocked_input or blocked_output):
+            raise ValueError("SpaceToDepthConv needs block 2 or more for blocked views")
         self.block = block
         self.blocked_input = blocked_input
+        self.blocked_output = blocked_output
 
     def build(self, input_shape):
-        if not self.blocked_input:
-            return super().build(input_shape)
-        channels = input_shape[-1]
-        super().build((*input_shape[:-1], channels // self.block**2))
-        self.input_spec = layers.InputSpec(ndim=4, axes={-1: channels})
+        _build_on_blocks(super().build, self, input_shape, self.block if self.blocked_input else 1)
+
+    def call(self, inputs):
+        if not self.blocked_output:
+            return super().call(inputs)
+        outputs = self.convolution_op(inputs, ops.cast(self.kernel, self.compute_dtype))
+        return self.activation(_add_bias(self, outputs, self.block**2))
 
     def convolution_op(self, inputs, kernel):
         if self.block == 1:
             return super().convolution_op(inputs, kernel)
-        blocked = inputs if self.blocked_input else tf.nn.space_to_depth(inputs, self.block)
-        outputs = ops.conv(blocked, self._blocked_kernel(kernel), padding="valid")
-        return tf.nn.depth_to_space(outputs, self.block)
+        b = self.block
+        blocked = inputs if self.blocked_input else tf.nn.space_to_depth(inputs, b)
+        kernel = ops.concatenate([_kernel_on_blocks(kernel, b, p, q)
+                                  for p in range(b) for q in range(b)], axis=-1)
+        outputs = ops.conv(blocked, kernel, padding="valid")
+        return outputs if self.blocked_output else tf.nn.depth_to_space(outputs, b)
 
-    def _blocked_kernel(self, kernel):
-        """[k, k, cin, cout] -> [s, s, b*b*cin, b*b*cout], s = (k - 1) / b + 1: output
-        channel (p*b + q)*cout + o is the kernel shifted by (p, q) pixels, which computes
-        output pixel (p, q) of each tile; this is space_to_depth's channel order."""
+    def compute_output_shape(self, input_shape):
         b, k = self.block, self.kernel_size[0]
-        span = (k - 1) // b + 1
-        cin, cout = kernel.shape[2], kernel.shape[3]
-        phases = []
-        for p in range(b):
-            for q in range(b):
-                shifted = ops.pad(kernel, [[p, span * b - k - p], [q, span * b - k - q],
-                                           [0, 0], [0, 0]])
-                shifted = ops.reshape(shifted, [span, b, span, b, cin, cout])
-                shifted = ops.transpose(shifted, [0, 2, 1, 3, 4, 5])
-                phases.append(ops.reshape(shifted, [span, span, b * b * cin, cout]))
-        return ops.concatenate(phases, axis=-1)
+
+        def size(d):
+            if d is None:
+                return None
+            pixels = (d * b if self.blocked_input else d) - (k - 1)
+            return pixels // b if self.blocked_output else pixels
+
+        channels = self.filters * b**2 if self.blocked_output else self.filters
+        return (input_shape[0], size(input_shape[1]), size(input_shape[2]), channels)
 
     def get_config(self):
-        return {**super().get_config(), "block": self.block, "blocked_input": self.blocked_input}
+        return {**super().get_config(), "block": self.block, "blocked_input": self.blocked_input,
+                "blocked_output": self.blocked_output}
+
+
+def _kernel_on_blocks(kernel, block: int, p: int, q: int):
+    """[k, k, cin, cout] -> [s, s, b*b*cin, cout], s = ceil(k / b): the kernel shifted down
+    by p and right by q pixels, on the space-to-depth view (its channel order). One such
+    kernel per (p, q) computes output pixel (p, q) of each block."""
+    k, cin, cout = kernel.shape[0], kernel.shape[2], kernel.shape[3]
+    span = -(-(k + max(p, q)) // block)
+    shifted = ops.pad(kernel, [[p, span * block - k - p], [q, span * block - k - q], [0, 0], [0, 0]])
+    shifted = ops.reshape(shifted, [span, block, span, block, cin, cout])
+    shifted = ops.transpose(shifted, [0, 2, 1, 3, 4, 5])
+    return ops.reshape(shifted, [span, span, block * block * cin, cout])
+
+
+def _build_on_blocks(build, layer, input_shape, block: int):
+    """Builds a conv layer's kernel for the image that a block x block view shows."""
+    channels = input_shape[-1]
+    build((*input_shape[:-1], channels // block**2))
+    if block > 1:
+        layer.input_spec = layers.InputSpec(ndim=4, axes={-1: channels})
+
+
+def _add_bias(layer, outputs, phases: int):
+    """Adds a conv layer's bias to each of `phases` sub-pixels stacked on channels."""
+    if not layer.use_bias:
+        return outputs
+    return outputs + ops.tile(ops.cast(layer.bias, layer.compute_dtype), [phases])
+
+
+@keras.saving.register_keras_serializable(package="training")
+class DownsampleConv(layers.Conv2D):
+    """Reflection padding by 1, then a 3x3 convolution with stride 2.
+
+    With `blocked_input` the input is the 2x2 space-to-depth view of the image. Output
+    pixel i reads pixels 2i - 1 .. 2i + 1: phase 1 of block i - 1 and block i, so the conv
+    is a stride-1 2x2 conv over blocks. Pixel -1 reflects pixel 1, phase 1 of block 0,
+    which symmetric padding by one block at the top and left provides; nothing beyond the
+    bottom and right edges is read, since a blocked image has an even size.
+    """
+
+    def __init__(self, filters: int, blocked_input: bool = False, **kwargs):
+        kwargs.pop("kernel_size", None)
+        kwargs.pop("strides", None)
+        super().__init__(filters, 3, strides=2, **kwargs)
+        self.blocked_input = blocked_input
+
+    def build(self, input_shape):
+        _build_on_blocks(super().build, self, input_shape, 2 if self.blocked_input else 1)
+
+    def call(self, inputs):
+        if not self.blocked_input:
+            return super().call(ops.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]], "reflect"))
+        padded = ops.pad(inputs, [[0, 0], [1, 0], [1, 0], [0, 0]], mode="symmetric")
+        kernel = _kernel_on_blocks(ops.cast(self.kernel, self.compute_dtype), 2, 1, 1)
+        return self.activation(_add_bias(self, ops.conv(padded, kernel, padding="valid"), 1))
+
+    def compute_output_shape(self, input_shape):
+        def size(d):
+            return d if d is None or self.blocked_input else (d - 1) // 2 + 1
+
+        return (input_shape[0], size(input_shape[1]), size(input_shape[2]), self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "blocked_input": self.blocked_input}
 
 
 @keras.saving.register_keras_serializable(package="training")
@@ -249,9 +323,8 @@ class UpsampleConv(layers.Conv2D):
         kernel = ops.cast(self.kernel, self.compute_dtype)
         phases = [ops.einsum("rk,sl,klio->rsio", rows[a], rows[b], kernel)
                   for a in (0, 1) for b in (0, 1)]
-        outputs = ops.conv(padded, ops.concatenate(phases, axis=-1), padding="valid")
-        if self.use_bias:
-            outputs = outputs + ops.tile(ops.cast(self.bias, self.compute_dtype), [4])
+        outputs = _add_bias(self, ops.conv(padded, ops.concatenate(phases, axis=-1),
+                                           padding="valid"), 4)
         if self.interleave:
             outputs = tf.nn.depth_to_space(outputs, 2)
         return self.activation(outputs)
@@ -266,16 +339,19 @@ class UpsampleConv(layers.Conv2D):
         return {**super().get_config(), "subpixel": self.subpixel, "interleave": self.interleave}
 
 
-def _conv(x, filters: int, kernel: int, stride: int = 1, relu: bool = True, name: str = ""):
-    x = ReflectionPad(kernel // 2, name=f"{name}_pad")(x)
-    x = layers.Conv2D(filters, kernel, strides=stride, name=f"{name}_conv")(x)
-    x = InstanceNorm(name=f"{name}_in")(x)
+def _norm(x, name: str, block: int = 1, relu: bool = True):
+    x = InstanceNorm(block=block, name=f"{name}_in")(x)
     return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
+def _conv(x, filters: int, relu: bool = True, name: str = ""):
+    x = ReflectionPad(1, name=f"{name}_pad")(x)
+    return _norm(layers.Conv2D(filters, 3, name=f"{name}_conv")(x), name, relu=relu)
+
+
 def _residual(x, filters: int, name: str):
-    y = _conv(x, filters, 3, name=f"{name}_a")
-    y = _conv(y, filters, 3, relu=False, name=f"{name}_b")
+    y = _conv(x, filters, name=f"{name}_a")
+    y = _conv(y, filters, relu=False, name=f"{name}_b")
     return layers.Add(name=f"{name}_add")([x, y])
 
 
@@ -283,16 +359,15 @@ def _upsample(x, filters: int, textbook: bool, name: str, interleave: bool = Tru
     """Unless textbook or interleave, the result is the 2x2 space-to-depth view."""
     block = 1 if textbook or interleave else 2
     x = UpsampleConv(filters, subpixel=not textbook, interleave=block == 1, name=f"{name}_conv")(x)
-    x = InstanceNorm(block=block, name=f"{name}_in")(x)
-    return layers.ReLU(name=f"{name}_relu")(x)
+    return _norm(x, name, block)
 
 
 def build_transformer(preset: str = "fast", textbook: bool = False,
                       dtype_policy: str | None = None) -> keras.Model:
     """Returns the transform net for a named preset: [N,H,W,3] float 0..255 -> same.
 
-    `textbook` computes the upsampling and output convolutions in their plain form: the
-    same network with the same weights, slower; what FLOP counts and equivalence tests use.
+    `textbook` computes every layer in its plain form, on pixels: the same network with
+    the same weights, slower; what FLOP counts and equivalence tests use.
     `dtype_policy` ("mixed_float16", "mixed_bfloat16", ...) overrides Keras' global
     policy for this model only; the output stays float32 either way."""
     if preset not in PRESETS:
@@ -310,16 +385,20 @@ def _build(shape: Preset, preset: str, textbook: bool) -> keras.Model:
     inputs = keras.Input(shape=(None, None, 3), name="image")
     x = PadToMultiple(4, name="pad_to_4")(inputs)
     x = layers.Rescaling(1.0 / 255.0, name="to_unit")(x)
-    x = _conv(x, c1, 9, name="down1")
-    x = _conv(x, c2, 3, stride=2, name="down2")
-    x = _conv(x, c3, 3, stride=2, name="down3")
+    # The full-resolution stages work on the 2x2 space-to-depth view of the image, which
+    # the 9x9 convolutions want (their few channels leave the vector units idle): going
+    # between views costs a full pass each time, so the first stage ends in one and the
+    # last starts in one. The padded size is a multiple of 4 + 8, so of the block, 2.
+    block = 1 if textbook else 2
+    x = ReflectionPad(4, name="down1_pad")(x)
+    x = SpaceToDepthConv(c1, 9, block=block, blocked_output=not textbook, name="down1_conv")(x)
+    x = _norm(x, "down1", block)
+    x = _norm(DownsampleConv(c2, blocked_input=not textbook, name="down2_conv")(x), "down2")
+    x = _norm(DownsampleConv(c3, name="down3_conv")(x), "down3")
     for i in range(shape.residual_blocks):
         x = _residual(x, c3, name=f"res{i + 1}")
     x = _upsample(x, c2, textbook, name="up1")
-    # The last stage stays in the 2x2 space-to-depth view that the output convolution
-    # wants: interleaving the sub-pixels only to split them again costs two full passes.
     x = _upsample(x, c1, textbook, name="up2", interleave=False)
-    block = 1 if textbook else 2
     x = ReflectionPad(4, block=block, name="out_pad")(x)
     x = SpaceToDepthConv(3, 9, block=block, blocked_input=not textbook, name="out_conv")(x)
     # A sigmoid keeps the output in range without the flat gradients of clipping.
