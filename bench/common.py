@@ -11,18 +11,6 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def timings(fn, runs: int = 10, warmup: int = 2) -> list[float]:
-    """Seconds per call of `fn`, after `warmup` untimed calls."""
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
-
-
 def interleaved_timings(fns: dict, runs: int = 10, warmup: int = 2) -> dict[str, list[float]]:
     """Seconds per call of each named function, called in turn, so that background load
     and caches warming up hit every one of them alike: what a ratio between them needs."""
