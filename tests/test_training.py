@@ -30,6 +30,14 @@ def test_transformer_keeps_any_size_in_range(preset):
     assert out.min() >= 0 and out.max() <= 255
 
 
+def _assert_computes(layer, weights, inputs, expected):
+    """`layer` with `weights` maps `inputs` to `expected`."""
+    if not layer.built:
+        layer.build(inputs.shape)
+    layer.set_weights(weights)
+    np.testing.assert_allclose(np.asarray(layer(inputs)), expected, atol=1e-4)
+
+
 @pytest.mark.parametrize("block", [2, 4])
 def test_space_to_depth_conv_equals_the_direct_conv(block):
     x = np.random.default_rng(0).normal(size=(2, 24, 16, 5)).astype(np.float32)
@@ -39,9 +47,8 @@ def test_space_to_depth_conv_equals_the_direct_conv(block):
     blocked.build(x.shape)
     blocked.set_weights([np.random.default_rng(1).normal(size=w.shape) for w in direct.get_weights()])
     assert not np.allclose(np.asarray(blocked(x)), expected), "weights must matter"
-    blocked.set_weights(direct.get_weights())
     assert expected.shape == (2, 16, 8, 3)
-    np.testing.assert_allclose(np.asarray(blocked(x)), expected, atol=1e-4)
+    _assert_computes(blocked, direct.get_weights(), x, expected)
 
 
 @pytest.mark.parametrize("subpixel", [True, False])
@@ -50,11 +57,8 @@ def test_upsample_conv_equals_upsampling_padding_and_a_conv(subpixel):
     conv = keras.layers.Conv2D(6, 3, bias_initializer="random_normal")
     upsampled = np.repeat(np.repeat(x, 2, axis=1), 2, axis=2)
     expected = np.asarray(conv(np.pad(upsampled, [(0, 0), (1, 1), (1, 1), (0, 0)], "reflect")))
-    layer = UpsampleConv(6, subpixel=subpixel)
-    layer.build(x.shape)
-    layer.set_weights(conv.get_weights())
     assert expected.shape == (2, 14, 20, 6)
-    np.testing.assert_allclose(np.asarray(layer(x)), expected, atol=1e-4)
+    _assert_computes(UpsampleConv(6, subpixel=subpixel), conv.get_weights(), x, expected)
 
 
 @pytest.mark.parametrize("blocked_input", [False, True])
@@ -62,22 +66,18 @@ def test_downsample_conv_equals_padding_and_a_strided_conv(blocked_input):
     x = np.random.default_rng(0).normal(size=(2, 10, 14, 5)).astype(np.float32)
     conv = keras.layers.Conv2D(6, 3, strides=2, bias_initializer="random_normal")
     expected = np.asarray(conv(np.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)], "reflect")))
-    layer = DownsampleConv(6, blocked_input=blocked_input)
     inputs = tf.nn.space_to_depth(x, 2) if blocked_input else x
-    layer.build(inputs.shape)
-    layer.set_weights(conv.get_weights())
     assert expected.shape == (2, 5, 7, 6)
-    np.testing.assert_allclose(np.asarray(layer(inputs)), expected, atol=1e-4)
+    _assert_computes(DownsampleConv(6, blocked_input=blocked_input), conv.get_weights(), inputs,
+                     expected)
 
 
 def test_space_to_depth_conv_can_stay_on_blocks():
     x = np.random.default_rng(0).normal(size=(1, 16, 12, 3)).astype(np.float32)
     direct = SpaceToDepthConv(4, 9, block=1, bias_initializer="random_normal")
     expected = tf.nn.space_to_depth(direct(x), 2)
-    blocked = SpaceToDepthConv(4, 9, block=2, blocked_output=True)
-    blocked.build(x.shape)
-    blocked.set_weights(direct.get_weights())
-    np.testing.assert_allclose(np.asarray(blocked(x)), expected, atol=1e-4)
+    _assert_computes(SpaceToDepthConv(4, 9, block=2, blocked_output=True), direct.get_weights(),
+                     x, expected)
 
 
 @pytest.mark.parametrize("layer", [ReflectionPad(4), ReflectionPad(2), InstanceNorm()])
