@@ -225,9 +225,9 @@ class SpaceToDepthConv(layers.Conv2D):
 
 
 def _kernel_on_blocks(kernel, block: int, p: int, q: int):
-    """[k, k, cin, cout] -> [s, s, b*b*cin, cout], s = ceil(k / b): the kernel shifted down
-    by p and right by q pixels, on the space-to-depth view (its channel order). One such
-    kernel per (p, q) computes output pixel (p, q) of each block."""
+    """[k, k, cin, cout] -> [s, s, b*b*cin, cout], s = ceil((k + max(p, q)) / b): the
+    kernel shifted down by p and right by q pixels, on the space-to-depth view (its channel
+    order). One such kernel per (p, q) computes output pixel (p, q) of each block."""
     k, cin, cout = kernel.shape[0], kernel.shape[2], kernel.shape[3]
     span = -(-(k + max(p, q)) // block)
     shifted = ops.pad(kernel, [[p, span * block - k - p], [q, span * block - k - q], [0, 0], [0, 0]])
