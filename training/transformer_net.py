@@ -162,8 +162,27 @@ class InstanceNorm(layers.Layer):
         return {**super().get_config(), "epsilon": self.epsilon, "block": self.block}
 
 
+class _BlockViewConv(layers.Conv2D):
+    """A Conv2D that may read or write the block x block space-to-depth view of an image:
+    its kernel is built for the image's channels, and its bias repeats over sub-pixels."""
+
+    input_block = 1
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        super().build((*input_shape[:-1], channels // self.input_block**2))
+        if self.input_block > 1:
+            self.input_spec = layers.InputSpec(ndim=4, axes={-1: channels})
+
+    def _add_bias(self, outputs, phases: int):
+        """Adds the bias to each of `phases` sub-pixels stacked on channels."""
+        if not self.use_bias:
+            return outputs
+        return outputs + ops.tile(ops.cast(self.bias, self.compute_dtype), [phases])
+
+
 @keras.saving.register_keras_serializable(package="training")
-class SpaceToDepthConv(layers.Conv2D):
+class SpaceToDepthConv(_BlockViewConv):
     """A stride-1 'valid' Conv2D computed on a space-to-depth view of its input.
 
     Same kernel variable, same output. Each `block` x `block` tile of pixels becomes one
@@ -187,15 +206,13 @@ class SpaceToDepthConv(layers.Conv2D):
         self.block = block
         self.blocked_input = blocked_input
         self.blocked_output = blocked_output
-
-    def build(self, input_shape):
-        _build_on_blocks(super().build, self, input_shape, self.block if self.blocked_input else 1)
+        self.input_block = block if blocked_input else 1
 
     def call(self, inputs):
         if not self.blocked_output:
             return super().call(inputs)
         outputs = self.convolution_op(inputs, ops.cast(self.kernel, self.compute_dtype))
-        return self.activation(_add_bias(self, outputs, self.block**2))
+        return self.activation(self._add_bias(outputs, self.block**2))
 
     def convolution_op(self, inputs, kernel):
         if self.block == 1:
@@ -236,23 +253,8 @@ def _kernel_on_blocks(kernel, block: int, p: int, q: int):
     return ops.reshape(shifted, [span, span, block * block * cin, cout])
 
 
-def _build_on_blocks(build, layer, input_shape, block: int):
-    """Builds a conv layer's kernel for the image that a block x block view shows."""
-    channels = input_shape[-1]
-    build((*input_shape[:-1], channels // block**2))
-    if block > 1:
-        layer.input_spec = layers.InputSpec(ndim=4, axes={-1: channels})
-
-
-def _add_bias(layer, outputs, phases: int):
-    """Adds a conv layer's bias to each of `phases` sub-pixels stacked on channels."""
-    if not layer.use_bias:
-        return outputs
-    return outputs + ops.tile(ops.cast(layer.bias, layer.compute_dtype), [phases])
-
-
 @keras.saving.register_keras_serializable(package="training")
-class DownsampleConv(layers.Conv2D):
+class DownsampleConv(_BlockViewConv):
     """Reflection padding by 1, then a 3x3 convolution with stride 2.
 
     With `blocked_input` the input is the 2x2 space-to-depth view of the image. Output
@@ -267,16 +269,14 @@ class DownsampleConv(layers.Conv2D):
         kwargs.pop("strides", None)
         super().__init__(filters, 3, strides=2, **kwargs)
         self.blocked_input = blocked_input
-
-    def build(self, input_shape):
-        _build_on_blocks(super().build, self, input_shape, 2 if self.blocked_input else 1)
+        self.input_block = 2 if blocked_input else 1
 
     def call(self, inputs):
         if not self.blocked_input:
             return super().call(ops.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]], "reflect"))
         padded = ops.pad(inputs, [[0, 0], [1, 0], [1, 0], [0, 0]], mode="symmetric")
         kernel = _kernel_on_blocks(ops.cast(self.kernel, self.compute_dtype), 2, 1, 1)
-        return self.activation(_add_bias(self, ops.conv(padded, kernel, padding="valid"), 1))
+        return self.activation(self._add_bias(ops.conv(padded, kernel, padding="valid"), 1))
 
     def compute_output_shape(self, input_shape):
         def size(d):
@@ -289,7 +289,7 @@ class DownsampleConv(layers.Conv2D):
 
 
 @keras.saving.register_keras_serializable(package="training")
-class UpsampleConv(layers.Conv2D):
+class UpsampleConv(_BlockViewConv):
     """Nearest-neighbour 2x upsampling, reflection padding by 1, then a 3x3 convolution.
 
     With `subpixel` (the default) it never builds the upsampled image. Output pixel
@@ -329,7 +329,7 @@ class UpsampleConv(layers.Conv2D):
         h, w, c = ops.shape(inputs)[1], ops.shape(inputs)[2], self.filters
         phases = [every_phase[:, a:a + h, b:b + w, (2 * a + b) * c:(2 * a + b + 1) * c]
                   for a in (0, 1) for b in (0, 1)]
-        outputs = _add_bias(self, ops.concatenate(phases, axis=-1), 4)
+        outputs = self._add_bias(ops.concatenate(phases, axis=-1), 4)
         if self.interleave:
             outputs = tf.nn.depth_to_space(outputs, 2)
         return self.activation(outputs)
