@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from PIL import ExifTags, Image, ImageOps
 
-from gateway.errors import ImageTooLarge, NoImage, UnsupportedImageType
+from gateway.errors import BadParameter, ImageTooLarge, NoImage, UnsupportedImageType
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "MPO"}
 
@@ -19,6 +19,9 @@ ACCEPTED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "MPO"}
 @dataclass(frozen=True)
 class UploadLimits:
     max_pixels: int = 50_000_000
+    # The transform net reflect-pads by up to 4 pixels, which needs more than 4 per side;
+    # below 16 there is nothing to paint anyway.
+    min_side: int = 16
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,14 @@ def _open(data: bytes, content_type: str | None, limits: UploadLimits) -> Image.
     if img.width * img.height > limits.max_pixels:
         raise ImageTooLarge(f"image has {img.width}x{img.height} pixels; "
                             f"the limit is {limits.max_pixels // 1_000_000} megapixels")
+    _check_min_side(img.size, limits, "image")
     return img
+
+
+def _check_min_side(size: tuple[int, int], limits: UploadLimits, what: str) -> None:
+    if min(size) < limits.min_side:
+        raise BadParameter(f"{what} is {size[0]}x{size[1]} pixels; each side must be at "
+                           f"least {limits.min_side}")
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -85,6 +95,7 @@ def prepare_image(data: bytes, content_type: str | None, max_side: int,
     original = rgb.size
     if max(rgb.size) > max_side:
         rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        _check_min_side(rgb.size, limits, f"scaled to max_side {max_side}, the image")
     buffer = io.BytesIO()
     rgb.save(buffer, format="JPEG", quality=95)
     return PreparedImage(buffer.getvalue(), rgb.width, rgb.height, *original)

@@ -82,6 +82,8 @@ def test_rejections(client, tmp_path):
     assert error_of(upload(client, jpeg, version="9"), 422)
     assert error_of(upload(client, jpeg, label="nope"), 422)
     assert "not both" in error_of(upload(client, jpeg, version="1", label="stable"), 422)
+    tiny = encoded(tmp_path, "tiny.jpg", size=(4, 4))
+    assert "at least 16" in error_of(upload(client, tiny), 422)
 
 
 def test_too_large_uploads(client, tmp_path):

@@ -3,7 +3,7 @@ import io
 import pytest
 from PIL import Image
 
-from gateway.errors import ImageTooLarge, NoImage
+from gateway.errors import BadParameter, ImageTooLarge, NoImage
 from gateway.images import UploadLimits, prepare_image
 from tests.conftest import write_image
 
@@ -32,3 +32,13 @@ def test_pixel_limit(tmp_path):
     data = write_image(tmp_path / "a.png", size=(64, 48)).read_bytes()
     with pytest.raises(ImageTooLarge):
         prepare_image(data, "image/png", max_side=64, limits=UploadLimits(max_pixels=1000))
+
+
+@pytest.mark.parametrize(("size", "max_side", "message"), [
+    ((12, 40), 64, "image is 12x40 pixels"),
+    ((400, 20), 64, "scaled to max_side 64, the image is 64x3 pixels"),
+])
+def test_images_too_small_for_the_model_are_refused(tmp_path, size, max_side, message):
+    data = write_image(tmp_path / "a.png", size=size).read_bytes()
+    with pytest.raises(BadParameter, match=message):
+        prepare_image(data, "image/png", max_side=max_side)
