@@ -6,6 +6,7 @@ drifts by 10 % within minutes, and a ratio of two numbers taken minutes apart wo
 carry that drift."""
 from __future__ import annotations
 
+import functools
 import tempfile
 
 import numpy as np
@@ -21,6 +22,7 @@ SIDES = (256, 512, 1024)
 BENCH_PRESETS = [p for p in PRESETS if p != "tiny"]
 
 
+@functools.cache  # batch 1 and batch 4 at 512 px need the same count
 def count_flops(preset: str, side: int, textbook: bool = True) -> float:
     """FLOPs of one [1, side, side, 3] forward pass, counted by TF's graph profiler.
 
