@@ -1,8 +1,9 @@
 """`make bench`: model latency per preset, then gateway overhead and throughput."""
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from serving import tf_env
+
+tf_env.apply()  # before TensorFlow starts, as in the model server
 
 
 def main() -> int:

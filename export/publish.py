@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from serving import tf_env
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # Served precision -> Keras dtype policy. float16 is for GPUs, where it halves memory
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.version is not None and args.version < 1:
         print(f"export: error: --version must be >= 1, got {args.version}", file=sys.stderr)
         return 2
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    tf_env.apply()
     from export.gate import GateError
     from export.repository import RepositoryError
     from training.run_dir import RunDirError

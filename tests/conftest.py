@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from serving import tf_env
+
+tf_env.apply()
 
 TINY_TRAIN_ARGS = ["--preset", "tiny", "--image-size", "32", "--batch-size", "2",
                    "--style-size", "64", "--checkpoint-every", "5", "--preview-every", "5",

@@ -5,6 +5,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+
+from serving import tf_env
 
 ROOT = Path(__file__).resolve().parent.parent
 OVERLAYS = sorted(p.parent.name for p in (ROOT / "k8s" / "overlays").glob("*/kustomization.yaml"))
@@ -48,6 +51,15 @@ def test_model_server_serves_the_repo_config(rendered):
     models_config = (ROOT / "serving" / "config" / "models.config").read_text()
     assert 'name: "starry_night"' in models_config and "starry_night" in text
     assert "--model_config_file=/config/models.config" in text
+
+
+@needs_kubectl
+def test_tf_serving_gets_the_allocator_our_model_server_uses(rendered):
+    server = next(d for d in yaml.safe_load_all(rendered.read_text())
+                  if d["kind"] == "Deployment" and d["metadata"]["name"] == "model-server")
+    container = server["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["TF_CPU_ALLOCATOR_USE_BFC"] == tf_env.TF_ENV["TF_CPU_ALLOCATOR_USE_BFC"]
 
 
 @needs_kubectl

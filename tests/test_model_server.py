@@ -1,3 +1,4 @@
+import os
 import shutil
 
 import grpc
@@ -16,6 +17,7 @@ from tensorflow_serving.apis import (
 from tensorflow_serving.config import model_server_config_pb2
 
 from export.warmup import sample_jpeg
+from serving import tf_env
 from serving.contract import (
     INPUT_IMAGES,
     INPUT_PIXELS,
@@ -196,3 +198,11 @@ def test_model_without_versions_is_unavailable(tmp_path):
         assert "no version" in deadline_error.details()
     finally:
         server.stop()
+
+
+def test_tf_settings_fill_in_only_what_the_environment_leaves_unset(monkeypatch):
+    monkeypatch.delenv("TF_CPU_ALLOCATOR_USE_BFC", raising=False)
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
+    tf_env.apply()
+    assert os.environ["TF_CPU_ALLOCATOR_USE_BFC"] == "true"
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import threading
 from concurrent import futures
 from dataclasses import dataclass
+
+from serving import tf_env
 
 GRPC_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -133,7 +134,7 @@ def serve(cfg: ServerConfig) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cfg = ServerConfig(**vars(args))
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    tf_env.apply()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s model_server %(message)s")
     from serving.config_files import ConfigError
 
