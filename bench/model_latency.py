@@ -1,9 +1,9 @@
 """Model latency per preset and size through the exported SavedModel, FLOPs per image,
 achieved GFLOP/s, and this machine's measured 3x3-convolution peak.
 
-The peak is timed in turn with each model call, not once per run: this shared VM's speed
-drifts by 10 % within minutes, and a ratio of two numbers taken minutes apart would
-carry that drift."""
+For each size the presets and the peak are timed in turn, not one after the other: this
+shared VM's speed drifts by 10-30 % within minutes, and a ratio of two numbers taken
+minutes apart would carry that drift."""
 from __future__ import annotations
 
 import functools
@@ -55,37 +55,43 @@ def export_preset(preset: str, directory: str):
     return tf.saved_model.load(directory)
 
 
-def _measure(preset: str, runs: int, peak) -> list[dict]:
-    """batch 1 at every side through serving_default, and batch 4 at 512 px (pixels)."""
+def _cases() -> list[tuple[int, int, str, dict]]:
+    """(side, batch, signature, inputs): batch 1 at every side through serving_default
+    (JPEG in and out), and batch 4 at 512 px through stylize_pixels."""
+    cases = [(side, 1, SIGNATURE_ENCODED, {INPUT_IMAGES: tf.constant([sample_jpeg(side)])})
+             for side in SIDES]
+    batch = np.random.default_rng(0).integers(0, 255, (4, 512, 512, 3), dtype=np.uint8)
+    return cases + [(512, 4, SIGNATURE_PIXELS, {INPUT_PIXELS: tf.constant(batch)})]
+
+
+def _measure(runs: int, peak) -> list[dict]:
+    """Every preset and the peak timed in turn for each case, so that the ratios between
+    presets, like those to the peak, compare calls made under the same machine load."""
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        loaded = export_preset(preset, tmp)
-        encoded = loaded.signatures[SIGNATURE_ENCODED]
-        pixels = loaded.signatures[SIGNATURE_PIXELS]
-        cases = [(side, 1, {INPUT_IMAGES: tf.constant([sample_jpeg(side)])}, encoded)
-                 for side in SIDES]
-        batch = np.random.default_rng(0).integers(0, 255, (4, 512, 512, 3), dtype=np.uint8)
-        cases.append((512, 4, {INPUT_PIXELS: tf.constant(batch)}, pixels))
-        for side, batch_size, inputs, signature in cases:
-            times = interleaved_timings(
-                {"model": lambda s=signature, i=inputs: s(**i), "peak": peak}, runs)
-            ms = median_ms(times["model"])
-            flops = batch_size * count_flops(preset, side)
-            results.append({"preset": preset, "side": side, "batch": batch_size, "median_ms": ms,
-                            "gflop_per_image": flops / batch_size / 1e9,
-                            "executed_gflop_per_image": count_flops(preset, side, False) / 1e9,
-                            "gflops": flops / (ms / 1000) / 1e9,
-                            "peak_gflops": PEAK_FLOPS / (median_ms(times["peak"]) / 1000) / 1e9})
-    return results
+        loaded = {preset: export_preset(preset, f"{tmp}/{preset}") for preset in BENCH_PRESETS}
+        for side, batch_size, signature, inputs in _cases():
+            calls = {preset: lambda s=model.signatures[signature], i=inputs: s(**i)
+                     for preset, model in loaded.items()}
+            times = interleaved_timings({**calls, "peak": peak}, runs)
+            peak_gflops = PEAK_FLOPS / (median_ms(times["peak"]) / 1000) / 1e9
+            for preset in loaded:
+                ms = median_ms(times[preset])
+                flops = batch_size * count_flops(preset, side)
+                results.append({"preset": preset, "side": side, "batch": batch_size,
+                                "median_ms": ms, "gflop_per_image": flops / batch_size / 1e9,
+                                "executed_gflop_per_image": count_flops(preset, side, False) / 1e9,
+                                "gflops": flops / (ms / 1000) / 1e9, "peak_gflops": peak_gflops})
+    return sorted(results, key=lambda r: BENCH_PRESETS.index(r["preset"]))
 
 
 def run(runs: int = 10) -> dict:
     peak = peak_conv()
-    results = [r for preset in BENCH_PRESETS for r in _measure(preset, runs, peak)]
+    results = _measure(runs, peak)
     rows = [[r["preset"], r["side"], r["batch"], r["median_ms"], r["gflop_per_image"],
              r["gflops"], r["peak_gflops"], r["gflops"] / r["peak_gflops"],
              r["executed_gflop_per_image"]] for r in results]
-    print("peak: a 3x3 convolution 128 -> 128 channels at 128 x 128, timed in turn with the model")
+    print("presets and the peak (a 3x3 convolution 128 -> 128 channels at 128 x 128) timed in turn")
     print(table(["preset", "px", "batch", "median ms", "GFLOP/img", "GFLOP/s", "peak GFLOP/s",
                  "of peak", "executed GFLOP/img"], rows))
     by = {(r["preset"], r["side"], r["batch"]): r["median_ms"] for r in results}
