@@ -1,6 +1,12 @@
 """The benchmark's own arithmetic: what it counts and how it times. Not its numbers."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bench import model_latency
 from bench.common import interleaved_timings
 from bench.model_latency import count_flops
+from serving.contract import INPUT_PIXELS, SIGNATURE_PIXELS
 from training.transformer_net import PRESETS
 
 
@@ -30,3 +36,21 @@ def test_interleaved_timings_take_turns():
                                 runs=3, warmup=1)
     assert calls == ["a", "b"] * 4
     assert {name: len(values) for name, values in times.items()} == {"a": 3, "b": 3}
+
+
+def test_model_latency_times_every_preset_against_one_peak_per_case(monkeypatch):
+    def batch_of_two(side):
+        inputs = {INPUT_PIXELS: tf.constant(np.zeros((2, side, side, 3), np.uint8))}
+        return side, 2, SIGNATURE_PIXELS, inputs
+
+    monkeypatch.setattr(model_latency, "BENCH_PRESETS", ["tiny", "fast"])
+    monkeypatch.setattr(model_latency, "_cases", lambda: [batch_of_two(32), batch_of_two(48)])
+    rows = model_latency._measure(runs=2, peak=lambda: None)
+
+    assert [(r["preset"], r["side"]) for r in rows] == [
+        ("tiny", 32), ("tiny", 48), ("fast", 32), ("fast", 48)]
+    for side in (32, 48):
+        assert len({r["peak_gflops"] for r in rows if r["side"] == side}) == 1
+    for r in rows:
+        assert r["gflop_per_image"] == count_flops(r["preset"], r["side"]) / 1e9
+        assert r["gflops"] == pytest.approx(2 * r["gflop_per_image"] / (r["median_ms"] / 1000))
