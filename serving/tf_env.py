@@ -1,8 +1,8 @@
-"""The TensorFlow settings of every process that runs a model: the model servers (ours
-here, TF Serving's container in k8s/base/model-server.yaml), export, training and the
-benchmarks. TensorFlow reads them from the environment when it first needs them, so
-`apply()` must run before the first tensor is made; what the caller's environment
-already sets wins."""
+"""The TensorFlow settings of every process that serves a model: the model servers (ours
+here, TF Serving's container in k8s/base/model-server.yaml), export and the benchmarks.
+Training leaves them alone: it gained nothing from the allocator (README, Benchmarks).
+TensorFlow reads them from the environment when it first needs them, so `apply()` must
+run before the first tensor is made; what the caller's environment already sets wins."""
 from __future__ import annotations
 
 import os
