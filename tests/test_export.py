@@ -50,20 +50,22 @@ def test_exports_number_versions_and_leave_no_staging(tmp_path, trained_run, cap
     assert "published" in capsys.readouterr().out
 
 
-def test_float16_export_for_gpus_stays_close_to_float32(tmp_path, trained_run, capsys):
-    for precision in ("float32", "float16"):
-        assert main([str(trained_run), "--repo", str(tmp_path), "--name", precision,
-                     "--precision", precision]) == 0
-    assert "float16, max gate error" in capsys.readouterr().out
-    meta = json.loads((tmp_path / "float16" / "1" / METADATA_FILE).read_text())
-    assert meta["precision"] == "float16"
+@pytest.mark.parametrize("precision,dtype", [("float16", tf.float16), ("bfloat16", tf.bfloat16)])
+def test_reduced_precision_export_stays_close_to_float32(tmp_path, trained_run, capsys,
+                                                         precision, dtype):
+    for p in ("float32", precision):
+        assert main([str(trained_run), "--repo", str(tmp_path), "--name", p,
+                     "--precision", p]) == 0
+    assert f"{precision}, max gate error" in capsys.readouterr().out
+    meta = json.loads((tmp_path / precision / "1" / METADATA_FILE).read_text())
+    assert meta["precision"] == precision
     pixels = tf.constant(np.random.default_rng(0).integers(0, 256, (1, 40, 52, 3), np.uint8))
     out = {p: tf.saved_model.load(str(tmp_path / p / "1")).signatures[SIGNATURE_PIXELS](
-        **{INPUT_PIXELS: pixels})[OUTPUT_PIXELS].numpy().astype(int) for p in ("float32", "float16")}
-    assert np.abs(out["float16"] - out["float32"]).max() <= export.gate.MAX_GREY_LEVELS["float16"]
-    graph = tf.saved_model.load(str(tmp_path / "float16" / "1")).signatures[SIGNATURE_PIXELS].graph
+        **{INPUT_PIXELS: pixels})[OUTPUT_PIXELS].numpy().astype(int) for p in ("float32", precision)}
+    assert np.abs(out[precision] - out["float32"]).max() <= export.gate.MAX_GREY_LEVELS[precision]
+    graph = tf.saved_model.load(str(tmp_path / precision / "1")).signatures[SIGNATURE_PIXELS].graph
     nodes = [n for f in graph.as_graph_def().library.function for n in f.node_def]
-    assert any(n.op == "Conv2D" and n.attr["T"].type == tf.float16 for n in nodes)
+    assert any(n.op == "Conv2D" and n.attr["T"].type == dtype for n in nodes)
 
 
 def test_failed_gate_leaves_no_version(tmp_path, trained_run, monkeypatch, capsys):
