@@ -8,7 +8,9 @@ tf_env.apply()  # before TensorFlow starts, as in the model server
 
 def main() -> int:
     from bench import end_to_end, model_latency, variants
+    from bench.common import machine
 
+    print("machine:", ", ".join(f"{key} {value}" for key, value in machine().items()))
     print("== model latency (exported SavedModel, serving signature) ==")
     model_latency.run()
     print("\n== inference variants ==")

@@ -6,9 +6,11 @@ import os
 import platform
 import statistics
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
+CPUINFO = Path("/proc/cpuinfo")
 
 
 def interleaved_timings(fns: dict, runs: int = 10, warmup: int = 2) -> dict[str, list[float]]:
@@ -35,15 +37,23 @@ def p99_ms(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] * 1000
 
 
+# The instruction sets that decide which kernels and precisions pay off on a CPU: oneDNN
+# and bfloat16 (README, Benchmarks).
+ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+
+
 def machine() -> dict:
-    flags = ""
+    cpuinfo = {}
     try:
-        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name"))
-    except (OSError, StopIteration):
+        for line in CPUINFO.read_text().splitlines():
+            key, _, value = line.partition(":")
+            cpuinfo.setdefault(key.strip(), value.strip())
+    except OSError:
         pass
-    return {"cpu": flags.split(":", 1)[-1].strip(), "cores": os.cpu_count(),
-            "python": platform.python_version()}
+    flags = cpuinfo.get("flags", "").split()
+    return {"cpu": cpuinfo.get("model name", platform.processor()), "cores": os.cpu_count(),
+            "isa": [flag for flag in ISA_FLAGS if flag in flags],
+            "python": platform.python_version(), "tensorflow": version("tensorflow")}
 
 
 def save(name: str, data: dict) -> Path:

@@ -1,8 +1,9 @@
 """Inference variants of the default (`fast`) preset at 512 px, same run: fp32 (what we
 ship: sub-pixel upsampling convolutions, output convolution on 2x2 space-to-depth blocks),
-the same network in its textbook form, fp32 with XLA, bfloat16 (Keras mixed_bfloat16) and
-float16 (what `export --precision float16` serves on GPUs). Time and the largest difference from
-fp32 in grey levels, so a faster variant cannot hide a worse image."""
+the same network in its textbook form, fp32 with XLA, and the reduced precisions `export
+--precision` offers: bfloat16 (for CPUs with AVX512_BF16 or AMX) and float16 (for GPUs).
+Time and the largest difference from fp32 in grey levels, so a faster variant cannot hide a
+worse image."""
 from __future__ import annotations
 
 import numpy as np
@@ -17,7 +18,8 @@ SIDE = 512
 def _variants(preset: str) -> dict:
     fp32 = build_transformer(preset)
     models = {"textbook layers": build_transformer(preset, textbook=True),
-              "bfloat16": build_transformer(preset, dtype_policy="mixed_bfloat16"),
+              "bfloat16 (the AVX512_BF16 export)": build_transformer(
+                  preset, dtype_policy="mixed_bfloat16"),
               "float16 (the GPU export)": build_transformer(preset, dtype_policy="mixed_float16")}
     for model in models.values():
         model.set_weights(fp32.get_weights())

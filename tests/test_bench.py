@@ -1,9 +1,10 @@
-"""The benchmark's own arithmetic: what it counts and how it times. Not its numbers."""
+"""The benchmark's own arithmetic: what it counts, how it times, what it records of the
+machine. Not its numbers."""
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from bench import model_latency
+from bench import common, model_latency
 from bench.common import interleaved_timings
 from bench.model_latency import count_flops
 from serving.contract import INPUT_PIXELS, SIGNATURE_PIXELS
@@ -54,3 +55,13 @@ def test_model_latency_times_every_preset_against_one_peak_per_case(monkeypatch)
     for r in rows:
         assert r["gflop_per_image"] == count_flops(r["preset"], r["side"]) / 1e9
         assert r["gflops"] == pytest.approx(2 * r["gflop_per_image"] / (r["median_ms"] / 1000))
+
+
+def test_machine_names_the_cpu_and_the_instruction_sets_that_matter(tmp_path, monkeypatch):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpu = "model name\t: Some CPU\nflags\t\t: fpu avx2 avx512f avx512_bf16 sse4_2\n"
+    cpuinfo.write_text(cpu + "\n" + cpu.replace("Some", "Second"))
+    monkeypatch.setattr(common, "CPUINFO", cpuinfo)
+    info = common.machine()
+    assert info["cpu"] == "Some CPU"
+    assert info["isa"] == ["avx2", "avx512f", "avx512_bf16"]
