@@ -37,6 +37,16 @@ def test_warmup_file_parses_as_prediction_logs(model_repo):
     assert INPUT_IMAGES in request.inputs
 
 
+def test_pixels_signature_gives_each_image_of_a_batch_what_it_gives_it_alone(model_repo):
+    # A batch of one and larger batches run different graphs (see Stylizer.stylize_pixels).
+    stylize = tf.saved_model.load(str(model_repo / "tiny" / "1")).signatures[SIGNATURE_PIXELS]
+    pixels = np.random.default_rng(0).integers(0, 256, (3, 40, 52, 3), np.uint8)
+    batch = stylize(**{INPUT_PIXELS: tf.constant(pixels)})[OUTPUT_PIXELS].numpy().astype(int)
+    for i in range(3):
+        alone = stylize(**{INPUT_PIXELS: tf.constant(pixels[i:i + 1])})[OUTPUT_PIXELS]
+        assert np.abs(alone.numpy()[0].astype(int) - batch[i]).max() <= 1
+
+
 def test_metadata_records_the_training(model_repo):
     meta = json.loads((model_repo / "tiny" / "1" / METADATA_FILE).read_text())
     assert meta["preset"] == "tiny" and meta["steps"] == 10 and meta["version"] == 1

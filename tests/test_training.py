@@ -113,6 +113,17 @@ def test_instance_norm_normalizes_each_channel_of_each_image():
     np.testing.assert_allclose(y.std(axis=(1, 2)), 1, atol=1e-3)
 
 
+@pytest.mark.parametrize("block", [1, 2])
+def test_instance_norm_gives_an_image_alone_what_it_gives_it_in_a_batch(block):
+    # Alone it runs on the fused batch-norm kernel, in a batch on per-image moments.
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(2, 8, 6, 3 * block**2)) * 20 + 5).astype(np.float32)
+    layer = InstanceNorm(block=block)
+    layer.build(x.shape)
+    layer.set_weights([rng.normal(size=3), rng.normal(size=3)])
+    np.testing.assert_allclose(layer(x[1:]), np.asarray(layer(x))[1:], atol=1e-4)
+
+
 def test_training_lowers_the_loss_and_writes_a_run(tmp_path, style_image, photo_dir):
     out = tmp_path / "run"
     assert _train(style_image, photo_dir, out, 40, "--learning-rate", "0.01") == 0
