@@ -22,7 +22,7 @@ from serving import tf_env
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # Served precision -> Keras dtype policy. float16 is for GPUs, where it halves memory
 # traffic and runs on tensor cores; bfloat16 for CPUs with AVX512_BF16 or AMX, where
-# oneDNN runs it about a quarter faster than float32 (and slower than float32 on CPUs
+# oneDNN runs it in about 40 % less time than float32 (and slower than float32 on CPUs
 # without). export/gate.py says how close to float32 each must be.
 PRECISIONS = {"float32": "float32", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
 
@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=sorted(PRECISIONS), default="float32",
                    help="arithmetic of the served model: float16 for GPU serving (tensor "
                    "cores, half the memory traffic); bfloat16 for CPUs whose flags list "
-                   "avx512_bf16 or amx_bf16 (about 25%% faster there, slower elsewhere); "
+                   "avx512_bf16 or amx_bf16 (about 40%% less time there, slower elsewhere); "
                    "both within a few grey levels of float32, the exact default")
     return p
 
