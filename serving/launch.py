@@ -53,6 +53,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def model_status(rest_url: str, model: str) -> dict:
+    """The REST status call of TF Serving (and of our server) for one model."""
+    with urllib.request.urlopen(f"{rest_url}/v1/models/{model}", timeout=2) as r:
+        return json.load(r)
+
+
+def version_states(rest_url: str, model: str) -> dict[str, str]:
+    """{version: state}: the status call answers 200 while a model is still LOADING, so
+    readiness must look at the states."""
+    return {s["version"]: s["state"] for s in model_status(rest_url, model)["model_version_status"]}
+
+
 class ModelServerProcess:
     """A model server child process on free loopback ports (tests, benchmarks)."""
 
@@ -80,8 +92,7 @@ class ModelServerProcess:
         return self
 
     def status(self, model: str) -> dict:
-        with urllib.request.urlopen(f"{self.rest_url}/v1/models/{model}", timeout=2) as r:
-            return json.load(r)
+        return model_status(self.rest_url, model)
 
     def wait_available(self, model: str, version: str | None = None, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
@@ -89,7 +100,7 @@ class ModelServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"model server exited: {self.log_file.read_text()[-2000:]}")
             try:
-                states = {s["version"]: s["state"] for s in self.status(model)["model_version_status"]}
+                states = version_states(self.rest_url, model)
                 if (version and states.get(version) == "AVAILABLE") or \
                         (not version and "AVAILABLE" in states.values()):
                     return

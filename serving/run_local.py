@@ -15,19 +15,29 @@ import urllib.request
 from pathlib import Path
 
 from export.bundled import MODELS_CONFIG
-from serving.launch import LaunchConfig, gateway_command, model_server_command
+from serving.config_files import ConfigError, read_model_config
+from serving.launch import LaunchConfig, gateway_command, model_server_command, version_states
 
 
-def wait_until_ready(url: str, timeout: float, process: subprocess.Popen) -> bool:
+def wait_until_ready(gateway_url: str, rest_url: str, models: list[str], timeout: float,
+                     process: subprocess.Popen) -> bool:
+    """True once every model has an AVAILABLE version and the gateway answers: the site is
+    announced only when every bundled style can be picked (the gateway's /readyz is ready
+    as soon as one style is)."""
     deadline = time.monotonic() + timeout
+    pending = list(models)
     while time.monotonic() < deadline:
         if process.poll() is not None:
             return False
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except (urllib.error.URLError, OSError):
+            pending = [m for m in pending if "AVAILABLE" not in version_states(rest_url, m).values()]
+            if not pending:
+                with urllib.request.urlopen(gateway_url, timeout=2) as response:
+                    if response.status == 200:
+                        return True
+        except urllib.error.HTTPError as e:
+            e.close()
+        except (urllib.error.URLError, OSError, KeyError):
             pass
         time.sleep(0.5)
     return False
@@ -46,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     if not config.is_file():
         print(f"run_local: error: {config} is missing; run `make models` first", file=sys.stderr)
         return 2
+    try:
+        models = [m.name for m in read_model_config(config).model_config_list.config]
+    except ConfigError as e:
+        print(f"run_local: error: {e}", file=sys.stderr)
+        return 2
     # Ctrl-C and `kill` both stop the two children cleanly (see the finally below).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -56,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     gateway = subprocess.Popen(gateway_command(), env=env)
     try:
         url = f"http://{args.host}:{args.port}"
-        if wait_until_ready(f"{url}/readyz", 180, server):
+        if wait_until_ready(f"{url}/readyz", f"http://127.0.0.1:{args.rest_port}", models, 180,
+                            server):
             print(f"\n  Stylize is running: open {url}   (Ctrl-C stops it)\n", flush=True)
         else:
             print("run_local: the model server did not become ready; see its log above",

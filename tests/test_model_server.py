@@ -26,6 +26,7 @@ from serving.contract import (
     SIGNATURE_PIXELS,
 )
 from serving.launch import ModelServerProcess
+from serving.run_local import wait_until_ready
 
 
 @pytest.fixture
@@ -206,3 +207,11 @@ def test_tf_settings_fill_in_only_what_the_environment_leaves_unset(monkeypatch)
     tf_env.apply()
     assert os.environ["TF_CPU_ALLOCATOR_USE_BFC"] == "true"
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
+
+
+def test_make_run_announces_the_site_only_when_every_model_is_available(model_server):
+    # Any URL that answers 200 stands in for the gateway's /readyz.
+    ready_url = f"{model_server.rest_url}/v1/models/tiny"
+    args = (ready_url, model_server.rest_url)
+    assert wait_until_ready(*args, ["tiny", "tiny_b"], 10, model_server.process)
+    assert not wait_until_ready(*args, ["tiny", "not_loaded"], 2, model_server.process)
