@@ -15,6 +15,7 @@ CONTENT_DIR ?= $(DATA)/content-train
 NAME ?= starry_night
 PRECISION ?= float32
 STEPS ?= 400
+REPLICAS ?= 1
 
 .PHONY: install test lint run train export contact-sheet bench models manifests clean
 
@@ -42,7 +43,7 @@ models: install
 	$(PY) -m export.bundled --styles styles --repo $(MODEL_REPO)
 
 run: models
-	$(PY) -m serving.run_local --repo $(MODEL_REPO)
+	$(PY) -m serving.run_local --repo $(MODEL_REPO) --replicas $(REPLICAS)
 
 train: install
 	$(PY) -m training --style $(STYLE) --content-dir $(CONTENT_DIR) --out $(RUN_DIR) --steps $(STEPS)

@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from serving.config_files import local_model_config, model_config_text
+from serving.config_files import ModelServerConfig, model_config_text, pin_model
 from serving.launch import ModelServerProcess, free_port, gateway_command
 
 MODEL = "bench"
@@ -32,8 +32,9 @@ def local_stack(preset: str = "fast"):
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         _export_model(root / "repo", preset)
-        (root / "models.config").write_text(model_config_text(
-            local_model_config(root / "repo", [MODEL])))
+        config = ModelServerConfig()
+        pin_model(config, MODEL, str(root / "repo" / MODEL), 1)
+        (root / "models.config").write_text(model_config_text(config))
         (root / "catalogue.json").write_text(json.dumps({"styles": [
             {"name": MODEL, "title": "Benchmark", "artist": "bench", "year": "2026"}]}))
         server = ModelServerProcess(root / "models.config", root / "server.log").start(wait_for=MODEL)

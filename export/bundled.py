@@ -1,6 +1,10 @@
 """`python -m export.bundled`: export the bundled styles (styles/<name>/) into a local
-model repository, skipping styles that already have a version, and write the repository's
-models.config."""
+model repository and add them to the repository's models.config.
+
+Only what is missing is added: a style that already has a version is not exported again,
+and a model already in models.config keeps the versions and labels it has, because a
+rollout (`rollout publish` / `rollback`) may have set them. A new model is pinned to its
+newest version under the `stable` label, as in the cluster."""
 from __future__ import annotations
 
 import argparse
@@ -8,13 +12,41 @@ import sys
 from pathlib import Path
 
 from export.publish import ExportConfig, export
-from serving.config_files import local_model_config, model_config_text
-
-MODELS_CONFIG = "models.config"
+from serving.config_files import (
+    MODELS_CONFIG,
+    ModelServerConfig,
+    model_config_text,
+    pin_model,
+    read_model_config,
+)
+from serving.contract import LABEL_STABLE
 
 
 def bundled_styles(styles_dir: Path) -> list[str]:
     return sorted(p.parent.name for p in styles_dir.glob("*/run.json"))
+
+
+def _unpinned(config: ModelServerConfig) -> list[str]:
+    """Entries without a `stable` label: written by an older `make models` that served
+    the newest version (a rollout always sets `stable`), so pinning them changes nothing
+    a rollout did."""
+    return [c.name for c in config.model_config_list.config if LABEL_STABLE not in c.version_labels]
+
+
+def add_missing(config: ModelServerConfig, repo: Path, names: list[str]) -> list[str]:
+    """Pins every model of `names` that `config` lacks (or serves unpinned) to its newest
+    version in `repo`; returns the names it added."""
+    from export.repository import versions
+
+    stale = set(_unpinned(config))
+    kept = [c for c in config.model_config_list.config if c.name not in stale]
+    del config.model_config_list.config[:]
+    config.model_config_list.config.extend(kept)
+    listed = {c.name for c in kept}
+    added = [n for n in names if n not in listed]
+    for name in added:
+        pin_model(config, name, str((repo / name).resolve()), versions(repo / name)[-1])
+    return added
 
 
 def export_missing(styles_dir: Path, repo: Path) -> list[str]:
@@ -28,7 +60,12 @@ def export_missing(styles_dir: Path, repo: Path) -> list[str]:
             print(f"export: {name} already in {repo}")
         else:
             export(ExportConfig(styles_dir / name, repo, name))
-    (repo / MODELS_CONFIG).write_text(model_config_text(local_model_config(repo, names)))
+    path = repo / MODELS_CONFIG
+    config = read_model_config(path) if path.exists() else ModelServerConfig()
+    added = add_missing(config, repo, names)
+    if added or not path.exists():
+        path.write_text(model_config_text(config))
+        print(f"export.bundled: added {', '.join(added)} to {path}")
     return names
 
 
@@ -38,9 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--styles", type=Path, default=Path("styles"), help="bundled styles folder")
     p.add_argument("--repo", type=Path, default=Path("model_repo"), help="model repository")
     args = p.parse_args(argv)
+    from serving.config_files import ConfigError
+
     try:
         names = export_missing(args.styles, args.repo)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, ConfigError) as e:
         print(f"export.bundled: error: {e}", file=sys.stderr)
         return 1
     print(f"export.bundled: {len(names)} styles in {args.repo}/{MODELS_CONFIG}")

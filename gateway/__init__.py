@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask, g, request
 
-from gateway import model_client
+from gateway import edge, model_client
 from gateway.catalogue import load_catalogue
 from gateway.errors import register_error_handlers
 from gateway.metrics import REQUEST_LATENCY, REQUESTS
@@ -23,7 +23,11 @@ DEFAULTS = {
     "PREDICT_TIMEOUT": 30.0,               # seconds, gRPC deadline of one Predict
     "STATUS_TIMEOUT": 2.0,                 # seconds, gRPC deadline of GetModelStatus
     "PREDICT_RETRIES": 5,                  # retries on UNAVAILABLE (0.1 s doubling), in the deadline
-    "DEFAULT_LABEL": "",                   # version label used when a request names none
+    "DEFAULT_LABEL": "stable",             # version label asked for when a request names none
+                                           # ("" = the newest loaded version)
+    "STYLIZE_RATE_LIMIT": "60 per minute;5 per second",  # per client; "" turns it off
+    "TRUSTED_PROXIES": "",                 # addresses/networks whose X-Forwarded-For is believed
+    "RATELIMIT_STORAGE_URI": "memory://",  # per replica; redis://... shares limits (gateway/edge.py)
 }
 
 
@@ -43,6 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
     register_error_handlers(app)
+    edge.init_app(app)
     model_client.init_app(app)
     _count_requests(app)
     return app

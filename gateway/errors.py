@@ -54,6 +54,9 @@ def register_error_handlers(app: Flask) -> None:
         if e.code == 413:
             limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
             message = f"upload too large: the limit is {limit} MB"
+        elif e.code == 429:  # Flask-Limiter's description is the limit, e.g. "5 per 1 second"
+            message = (f"rate limit exceeded: at most {e.description} per client; "
+                       "try again after Retry-After seconds")
         response = jsonify(error=message, status=e.code)
         response.status_code = e.code
         return response

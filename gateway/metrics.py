@@ -11,3 +11,5 @@ IMAGE_PIXELS = Histogram("gateway_image_megapixels", "megapixels sent to the mod
                          buckets=(0.06, 0.25, 0.5, 1, 2, 4))
 UPLOAD_BYTES = Histogram("gateway_upload_bytes", "size of uploads",
                          buckets=(1e4, 1e5, 5e5, 1e6, 5e6, 2e7))
+RATE_LIMITED = Counter("gateway_rate_limited_total", "requests refused by the per-client rate limit",
+                       ["route"])

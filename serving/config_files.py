@@ -14,7 +14,11 @@ from pathlib import Path
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
 from tensorflow_serving.config import model_server_config_pb2
 
+from serving.contract import LABEL_STABLE
+
 ModelServerConfig = model_server_config_pb2.ModelServerConfig
+# The file name TF Serving is pointed at in a model repository (and the ConfigMap key).
+MODELS_CONFIG = "models.config"
 
 
 class ConfigError(Exception):
@@ -100,11 +104,11 @@ def model_config_text(config: ModelServerConfig) -> str:
     return text_format.MessageToString(config)
 
 
-def local_model_config(repo: Path, names: list[str]) -> ModelServerConfig:
-    """A models.config serving the newest version of each named model under `repo`."""
-    config = ModelServerConfig()
-    for name in names:
-        entry = config.model_config_list.config.add(
-            name=name, base_path=str(Path(repo).resolve() / name), model_platform="tensorflow")
-        entry.model_version_policy.latest.num_versions = 1
-    return config
+def pin_model(config: ModelServerConfig, name: str, base_path: str, version: int) -> None:
+    """Adds `name` serving exactly `version` under the `stable` label, as the cluster's
+    models.config does: a version copied into the repository is not served until the
+    rollout tool loads and labels it, and the gateway asks for `stable`."""
+    entry = config.model_config_list.config.add(name=name, base_path=base_path,
+                                                model_platform="tensorflow")
+    entry.model_version_policy.specific.versions.append(version)
+    entry.version_labels[LABEL_STABLE] = version

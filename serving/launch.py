@@ -26,6 +26,9 @@ class LaunchConfig:
     monitoring_config_file: Path | None = CONFIG_DIR / "monitoring.config"
     batching_parameters_file: Path | None = None
     file_system_poll_wait_seconds: float = 1.0
+    # Our development server's --listen_address (loopback unless set); the real binary
+    # has no such flag and listens on every interface.
+    listen_address: str | None = None
 
 
 def model_server_command(cfg: LaunchConfig, binary: str | None = None) -> list[str]:
@@ -36,6 +39,8 @@ def model_server_command(cfg: LaunchConfig, binary: str | None = None) -> list[s
              f"--file_system_poll_wait_seconds={cfg.file_system_poll_wait_seconds:g}"]
     if cfg.monitoring_config_file:
         flags.append(f"--monitoring_config_file={cfg.monitoring_config_file}")
+    if cfg.listen_address and not binary:
+        flags.append(f"--listen_address={cfg.listen_address}")
     if cfg.batching_parameters_file:
         flags += ["--enable_batching=true",
                   f"--batching_parameters_file={cfg.batching_parameters_file}"]

@@ -11,6 +11,7 @@ import requests
 from PIL import Image
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
+from serving.channel import open_channel
 from serving.requests import stylize_request
 
 
@@ -48,9 +49,7 @@ class GrpcTarget:
     def __init__(self, address: str, model: str, label: str | None, timeout: float):
         self.name = f"grpc://{address}/{model}"
         self.model, self.label, self.timeout = model, label, timeout
-        channel = grpc.insecure_channel(address, options=[
-            ("grpc.max_receive_message_length", 64 << 20),
-            ("grpc.max_send_message_length", 64 << 20)])
+        channel = open_channel(address)
         self.stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
 
     def send(self, image: bytes) -> None:

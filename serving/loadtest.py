@@ -7,6 +7,11 @@ Closed loop (--concurrency N clients, each sending as soon as it got its answer)
 loop (--rate R requests/s whatever the latency). A warm-up phase is sent first and left
 out of the numbers. It always stops by itself (--duration or --requests), and only
 targets loopback addresses unless --allow-remote is given.
+
+When the target is down (connection refused, UNAVAILABLE, HTTP 503 or 429) a closed-loop
+client backs off (50 ms doubling to 1 s) instead of spinning, and the report shows each
+outage as a window of time: from the first failed request to the first one that succeeded
+again.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -26,6 +31,9 @@ from serving.load_targets import GatewayTarget, GrpcTarget, LoadError, load_imag
 
 MAX_REQUESTS = 100_000
 MAX_DURATION = 3600.0
+# Failures that say "not now": a client that retries at once only floods the target.
+BACK_OFF_ON = {"connection refused", "UNAVAILABLE", "HTTP 503", "HTTP 429"}
+MIN_BACKOFF, MAX_BACKOFF = 0.05, 1.0
 
 
 @dataclass(frozen=True)
@@ -54,15 +62,21 @@ class Report:
     duration_s: float
     throughput_rps: float
     latency_ms: dict[str, float]
+    # [{"start_s", "end_s", "failed"}]: seconds from the start of measuring.
+    outages: list[dict] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         lat = self.latency_ms
         errors = ", ".join(f"{k}: {v}" for k, v in sorted(self.errors.items())) or "none"
+        down = sum(o["end_s"] - o["start_s"] for o in self.outages)
+        outages = "; ".join(f"{o['start_s']:.1f}-{o['end_s']:.1f} s ({o['failed']} failed)"
+                            for o in self.outages)
         return [f"target      {self.target} ({self.mode})",
                 f"requests    {self.requests} in {self.duration_s:.1f} s, {self.ok} ok",
                 f"throughput  {self.throughput_rps:.2f} requests/s",
                 "latency ms  " + "  ".join(f"{k} {v:.0f}" for k, v in lat.items()),
-                f"errors      {errors}"]
+                f"errors      {errors}",
+                f"outages     {len(self.outages)}, {down:.1f} s in all" + (f": {outages}" if outages else "")]
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -72,7 +86,25 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
-def summarize(samples: list[Sample], target: str, mode: str, duration: float) -> Report:
+def outage_windows(samples: list[Sample], t0: float) -> list[dict]:
+    """Runs of failed requests, each from its first failure to the start of the request
+    that succeeded next (or the last failure's end, if none did)."""
+    windows, current = [], None
+    for s in sorted(samples, key=lambda s: s.start):
+        if s.error:
+            if current is None:
+                current = {"start_s": s.start - t0, "end_s": s.start - t0, "failed": 0}
+            current["end_s"] = max(current["end_s"], s.start + s.latency - t0)
+            current["failed"] += 1
+        elif current is not None:
+            current["end_s"] = s.start - t0
+            windows.append(current)
+            current = None
+    return windows + ([current] if current else [])
+
+
+def summarize(samples: list[Sample], target: str, mode: str, duration: float,
+              t0: float | None = None) -> Report:
     ok = sorted(s.latency * 1000 for s in samples if s.error is None)
     errors: dict[str, int] = {}
     for s in samples:
@@ -80,8 +112,10 @@ def summarize(samples: list[Sample], target: str, mode: str, duration: float) ->
             errors[s.error] = errors.get(s.error, 0) + 1
     latency = {f"p{q}": percentile(ok, q) for q in (50, 90, 99)}
     latency["max"] = ok[-1] if ok else float("nan")
+    t0 = min((s.start for s in samples), default=0.0) if t0 is None else t0
     return Report(target, mode, len(samples), len(ok), errors, duration,
-                  len(ok) / duration if duration > 0 else 0.0, latency)
+                  len(ok) / duration if duration > 0 else 0.0, latency,
+                  outage_windows(samples, t0))
 
 
 class Recorder:
@@ -112,7 +146,7 @@ class Recorder:
                   end="", file=sys.stderr, flush=True)
 
 
-def _timed(target, image: bytes, recorder: Recorder) -> None:
+def _timed(target, image: bytes, recorder: Recorder) -> str | None:
     start = time.monotonic()
     error = None
     try:
@@ -120,6 +154,7 @@ def _timed(target, image: bytes, recorder: Recorder) -> None:
     except LoadError as e:
         error = e.kind
     recorder.add(Sample(start, time.monotonic() - start, error))
+    return error
 
 
 def run(target, images: list[bytes], cfg: LoadConfig,
@@ -149,8 +184,13 @@ def run(target, images: list[bytes], cfg: LoadConfig,
                 time.sleep(1.0 / cfg.rate)
     else:
         def client():
+            backoff = 0.0
             while (i := next_index()) is not None:
-                _timed(target, images[i % len(images)], recorder)
+                if _timed(target, images[i % len(images)], recorder) in BACK_OFF_ON:
+                    backoff = min(max(backoff * 2, MIN_BACKOFF), MAX_BACKOFF)
+                    time.sleep(max(min(backoff, end - time.monotonic()), 0))
+                else:
+                    backoff = 0.0
 
         workers = [threading.Thread(target=client, daemon=True) for _ in range(cfg.concurrency)]
         for w in workers:
@@ -163,7 +203,7 @@ def run(target, images: list[bytes], cfg: LoadConfig,
     mode = f"rate {cfg.rate}/s" if cfg.rate else f"concurrency {cfg.concurrency}"
     elapsed = min(time.monotonic(), end) - recorder.measuring_since
     samples = recorder.samples[:budget]
-    return summarize(samples, target.name, mode, max(elapsed, 1e-9)), samples
+    return summarize(samples, target.name, mode, max(elapsed, 1e-9), recorder.measuring_since), samples
 
 
 def plot(samples: list[Sample], path: Path, title: str) -> None:

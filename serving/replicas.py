@@ -14,6 +14,7 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
+from serving.channel import open_channel
 from serving.requests import stylize_request, stylized_images
 
 _State = get_model_status_pb2.ModelVersionStatus.State
@@ -52,8 +53,7 @@ def discover_in_cluster(service: str, namespace: str, port_name: str = "grpc") -
 class Replica:
     def __init__(self, address: str, timeout: float = 30.0):
         self.address, self.timeout = address, timeout
-        self.channel = grpc.insecure_channel(address, options=[
-            ("grpc.max_receive_message_length", 64 << 20)])
+        self.channel = open_channel(address)
         self.models = model_service_pb2_grpc.ModelServiceStub(self.channel)
         self.predictions = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
 

@@ -5,11 +5,14 @@ requests, or go back.
     rollout status   --model starry_night ...
     rollout rollback --model starry_night ...
 
-publish: copy the version into the repository -> load it next to `stable` on every
-replica (reload 1) -> wait until every replica reports it AVAILABLE -> label it `canary`
-(reload 2) -> smoke Predict through `canary` on every replica -> move `stable` to it
-(reload 3) -> save the config in the store. Any failure restores the previous config on
-every replica, removes the new version, and exits non-zero with the reason.
+publish: copy the version into the repository -> load it beside every version served
+now on every replica (reload 1) -> wait until every replica reports it AVAILABLE -> label
+it `canary` (reload 2) -> smoke Predict through `canary` on every replica -> move `stable`
+to it (reload 3) -> save the config in the store. No version served before is unloaded
+until reload 3, which keeps the new `stable`, the previous one (for a quick rollback) and
+any version another label points at. Any failure restores the previous config on every
+replica (the loaded set never changed), removes the new version, and exits non-zero with
+the reason. rollback makes the newest version older than `stable` stable the same way.
 """
 from __future__ import annotations
 
@@ -67,26 +70,38 @@ def current_stable(config: ModelServerConfig, model: str, replicas: list[Replica
     return max(loaded) if loaded else None
 
 
+def served_versions(config: ModelServerConfig, model: str, replicas: list[Replica]) -> list[int]:
+    """The versions the replicas serve now: the `specific` list, or under another policy
+    whatever any replica reports AVAILABLE."""
+    policy = model_entry(config, model).model_version_policy
+    if policy.WhichOneof("policy_choice") == "specific":
+        return sorted(policy.specific.versions)
+    return sorted({v for r in replicas for v, s in r.versions(model).items() if s == "AVAILABLE"})
+
+
 def apply_everywhere(replicas: list[Replica], config: ModelServerConfig) -> None:
     for replica in replicas:
         replica.reload(config)
 
 
-def switch(replicas, config, model, old_versions, new_version, labels_after, wait_seconds,
+def switch(replicas, config, model, stable: int | None, new_version, wait_seconds,
            smoke_image: bytes) -> ModelServerConfig:
-    """Loads new_version beside old_versions, smoke-tests it as canary, then applies
-    `labels_after`; returns the final config. Raises RolloutError on any failure."""
-    keep = [*old_versions, new_version]
-    stable = {LABEL_STABLE: old_versions[-1]} if old_versions else {}
+    """Loads new_version beside every served version, smoke-tests it as canary, then makes
+    it stable; returns the final config. Raises RolloutError on any failure."""
+    labels = {k: v for k, v in model_entry(config, model).version_labels.items() if k != LABEL_CANARY}
+    if stable is not None:
+        labels.setdefault(LABEL_STABLE, stable)
+    during = [*served_versions(config, model, replicas), new_version]
     try:
-        apply_everywhere(replicas, with_versions(config, model, keep, stable))
+        apply_everywhere(replicas, with_versions(config, model, during, labels))
         for replica in replicas:
             replica.wait_available(model, new_version, wait_seconds)
-        apply_everywhere(replicas, with_versions(config, model, keep,
-                                                 {**stable, LABEL_CANARY: new_version}))
+        apply_everywhere(replicas, with_versions(config, model, during,
+                                                 {**labels, LABEL_CANARY: new_version}))
         for replica in replicas:
             replica.smoke_test(model, LABEL_CANARY, smoke_image)
-        final = with_versions(config, model, keep, labels_after)
+        after = {**labels, LABEL_STABLE: new_version}
+        final = with_versions(config, model, [*labels.values(), new_version], after)
         apply_everywhere(replicas, final)
         return final
     except ReplicaError as e:
@@ -123,8 +138,7 @@ def publish(cfg: RolloutConfig, store, replicas: list[Replica], source: str) -> 
     version, path = add_version(source, model_dir)
     print(f"rollout: copied {source} to {path}; stable is {stable}")
     try:
-        final = switch(replicas, config, cfg.model, [stable] if stable else [], version,
-                       {LABEL_STABLE: version}, cfg.wait_seconds, _smoke_image())
+        final = switch(replicas, config, cfg.model, stable, version, cfg.wait_seconds, _smoke_image())
     except RolloutError as e:
         remove_version(model_dir, version)
         raise RolloutError(f"{e}; version {version} removed, {_restore(replicas, config)}, "
@@ -145,8 +159,7 @@ def rollback(cfg: RolloutConfig, store, replicas: list[Replica]) -> int:
         raise RolloutError(f"no version older than stable ({stable}) to roll back to")
     target = older[-1]
     try:
-        final = switch(replicas, config, cfg.model, [stable], target, {LABEL_STABLE: target},
-                       cfg.wait_seconds, _smoke_image())
+        final = switch(replicas, config, cfg.model, stable, target, cfg.wait_seconds, _smoke_image())
     except RolloutError as e:
         raise RolloutError(f"{e}; {_restore(replicas, config)}") from None
     store.write(final)

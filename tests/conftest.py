@@ -79,14 +79,17 @@ model_config_list {{
     model_version_policy {{ all {{}} }}
     version_labels {{ key: "stable" value: 1 }}
   }}
-  config {{ name: "tiny_b" base_path: "{repo}/tiny_b" model_platform: "tensorflow" }}
+  config {{
+    name: "tiny_b" base_path: "{repo}/tiny_b" model_platform: "tensorflow"
+    version_labels {{ key: "stable" value: 1 }}
+  }}
 }}
 """
 
 
 @pytest.fixture(scope="session")
 def model_server(model_repo, tmp_path_factory):
-    """The development model server serving `model_repo` (tiny, with label stable=1; tiny_b)."""
+    """The development model server serving `model_repo` (tiny and tiny_b, label stable=1)."""
     from serving.launch import ModelServerProcess
 
     root = tmp_path_factory.mktemp("server")
@@ -115,7 +118,8 @@ def app(model_server, catalogue_file):
 
     return create_app({"TESTING": True, "MODEL_SERVER": model_server.grpc_target,
                        "CATALOGUE_FILE": str(catalogue_file), "PREDICT_TIMEOUT": 20.0,
-                       "MAX_CONTENT_LENGTH": 2 * 1024 * 1024, "MAX_PIXELS": 4_000_000})
+                       "MAX_CONTENT_LENGTH": 2 * 1024 * 1024, "MAX_PIXELS": 4_000_000,
+                       "STYLIZE_RATE_LIMIT": ""})  # test_gateway tests the limit on its own
 
 
 @pytest.fixture

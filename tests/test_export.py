@@ -7,6 +7,7 @@ import tensorflow as tf
 import export.gate
 from export.publish import main
 from export.warmup import read_warmup, sample_jpeg
+from serving.config_files import read_model_config
 from serving.contract import (
     INPUT_IMAGES,
     INPUT_PIXELS,
@@ -105,7 +106,6 @@ def test_bundled_styles_export_once_with_a_models_config(tmp_path, trained_run, 
     import shutil
 
     from export.bundled import main as bundled_main
-    from serving.config_files import read_model_config
 
     styles = tmp_path / "styles"
     for f in ("run.json", "transformer.weights.h5"):
@@ -117,4 +117,37 @@ def test_bundled_styles_export_once_with_a_models_config(tmp_path, trained_run, 
     assert "already in" in capsys.readouterr().out
     assert [p.name for p in (repo / "alpha").iterdir()] == ["1"]
     config = read_model_config(repo / "models.config")
-    assert config.model_config_list.config[0].base_path == str((repo / "alpha").resolve())
+    entry = config.model_config_list.config[0]
+    assert entry.base_path == str((repo / "alpha").resolve())
+    # Pinned like the cluster's: a version copied into the repository is not served by itself.
+    assert list(entry.model_version_policy.specific.versions) == [1]
+    assert dict(entry.version_labels) == {"stable": 1}
+
+
+def test_bundled_export_keeps_what_a_rollout_set(tmp_path, trained_run):
+    import shutil
+
+    from export.bundled import main as bundled_main
+
+    for name in ("alpha", "beta"):
+        (tmp_path / "styles" / name).mkdir(parents=True)
+        for f in ("run.json", "transformer.weights.h5"):
+            shutil.copy(trained_run / f, tmp_path / "styles" / name / f)
+    repo, args = tmp_path / "repo", ["--styles", str(tmp_path / "styles"), "--repo", str(tmp_path / "repo")]
+    assert bundled_main(args) == 0
+    shutil.copytree(repo / "alpha" / "1", repo / "alpha" / "2")
+    # alpha after `rollout publish` + `rollback`; beta as an older `make models` wrote it.
+    rolled_out = (f'model_config_list {{ config {{ name: "alpha" base_path: "{repo / "alpha"}" '
+                  'model_platform: "tensorflow" model_version_policy { specific { versions: [1, 2] } } '
+                  'version_labels { key: "stable" value: 1 } } '
+                  f'config {{ name: "beta" base_path: "{repo / "beta"}" model_platform: "tensorflow" '
+                  'model_version_policy { latest { num_versions: 1 } } } }')
+    (repo / "models.config").write_text(rolled_out)
+    assert bundled_main(args) == 0
+    config = {c.name: c for c in read_model_config(repo / "models.config").model_config_list.config}
+    assert list(config["alpha"].model_version_policy.specific.versions) == [1, 2]
+    assert dict(config["alpha"].version_labels) == {"stable": 1}
+    assert dict(config["beta"].version_labels) == {"stable": 1}
+    pinned = (repo / "models.config").read_text()
+    assert bundled_main(args) == 0
+    assert (repo / "models.config").read_text() == pinned

@@ -1,5 +1,6 @@
 import io
 import json
+import time
 
 import pytest
 from PIL import Image
@@ -9,10 +10,12 @@ from serving.launch import ModelServerProcess
 from tests.conftest import write_image
 
 
-def upload(client, data: bytes, filename="photo.jpg", content_type="image/jpeg", **form):
+def upload(client, data: bytes, filename="photo.jpg", content_type="image/jpeg", headers=None,
+           **form):
     form.setdefault("style", "tiny")
     form["image"] = (io.BytesIO(data), filename, content_type)
-    return client.post("/api/v1/stylize", data=form, content_type="multipart/form-data")
+    return client.post("/api/v1/stylize", data=form, content_type="multipart/form-data",
+                       headers=headers)
 
 
 def encoded(tmp_path, name, **kwargs) -> bytes:
@@ -119,7 +122,7 @@ def test_page_is_served_without_external_resources(client):
 def test_model_server_down_then_back(model_repo, tmp_path, catalogue_file):
     config = tmp_path / "models.config"
     config.write_text(f'model_config_list {{ config {{ name: "tiny" base_path: "{model_repo}/tiny" '
-                      'model_platform: "tensorflow" } }')
+                      'model_platform: "tensorflow" version_labels { key: "stable" value: 1 } } }')
     server = ModelServerProcess(config, tmp_path / "server.log")
     app = create_app({"MODEL_SERVER": server.grpc_target, "CATALOGUE_FILE": str(catalogue_file),
                       "PREDICT_TIMEOUT": 5.0})
@@ -127,6 +130,11 @@ def test_model_server_down_then_back(model_repo, tmp_path, catalogue_file):
     response = upload(client, jpeg)
     assert "unavailable" in error_of(response, 503)
     assert response.headers["Retry-After"]
+    # Known to be down now: the next requests get their 503 without the retries (~3 s).
+    start = time.monotonic()
+    response = upload(client, jpeg)
+    assert time.monotonic() - start < 0.5
+    assert "unavailable" in error_of(response, 503) and response.headers["Retry-After"]
     assert client.get("/readyz").status_code == 503
     try:
         server.start(wait_for="tiny")
@@ -144,3 +152,52 @@ def test_config_from_environment(monkeypatch, catalogue_file):
     assert app.config["MODEL_SERVER"] == "model-server:8500"
     assert app.config["DEFAULT_MAX_SIDE"] == 512
     assert json.loads(json.dumps(app.config["DEFAULT_MAX_SIDE"])) == 512
+
+
+def test_security_headers_on_page_and_api(client):
+    for response in (client.get("/"), client.get("/api/v1/openapi.json"),
+                     client.post("/api/v1/stylize", data={"style": "tiny"})):
+        csp = response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src" not in csp.replace("default-src", "")
+        assert "'unsafe-inline'" not in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+    assert "<script>" not in client.get("/").get_data(as_text=True)  # the CSP forbids inline script
+
+
+def limited_app(catalogue_file, model_server, **config):
+    return create_app({"MODEL_SERVER": model_server.grpc_target, "CATALOGUE_FILE": str(catalogue_file),
+                       "STYLIZE_RATE_LIMIT": "2 per minute", **config})
+
+
+def test_rate_limit_answers_429_with_retry_after(catalogue_file, model_server, tmp_path):
+    client, jpeg = limited_app(catalogue_file, model_server).test_client(), encoded(tmp_path, "a.jpg")
+    assert [upload(client, jpeg).status_code for _ in range(2)] == [200, 200]
+    response = upload(client, jpeg)
+    assert "rate limit exceeded: at most 2 per 1 minute" in error_of(response, 429)
+    assert int(response.headers["Retry-After"]) > 0
+    assert client.get("/api/v1/styles").status_code == 200  # cheap routes stay open
+    assert 'gateway_rate_limited_total{route="/api/v1/stylize"} 1.0' in \
+        client.get("/metrics").get_data(as_text=True)
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies(catalogue_file, model_server, tmp_path):
+    jpeg = encoded(tmp_path, "a.jpg")
+
+    def codes(app, forwarded_for):
+        client = app.test_client()
+        return [upload(client, jpeg, headers={"X-Forwarded-For": f}).status_code for f in forwarded_for]
+
+    # Not trusted: a client cannot dodge its limit by inventing addresses.
+    untrusted = limited_app(catalogue_file, model_server)
+    assert codes(untrusted, ["198.51.100.1", "198.51.100.2", "198.51.100.3"]) == [200, 200, 429]
+    # Through the trusted proxy (the test client's 127.0.0.1): each client has its own limit;
+    # the address the proxy appended counts, not what the client wrote before it.
+    trusted = limited_app(catalogue_file, model_server, TRUSTED_PROXIES="127.0.0.0/8")
+    assert codes(trusted, ["198.51.100.1", "198.51.100.2", "198.51.100.1", "1.2.3.4, 198.51.100.1"]) \
+        == [200, 200, 200, 429]
+
+
+def test_bad_trusted_proxies_setting_is_a_clear_error(catalogue_file):
+    with pytest.raises(ValueError, match="not an address"):
+        create_app({"CATALOGUE_FILE": str(catalogue_file), "TRUSTED_PROXIES": "10.0.0.0/8, proxy"})

@@ -43,12 +43,27 @@ def test_grpc_run_at_a_fixed_rate_with_a_request_budget(model_server, tmp_path):
     assert report["requests"] == 5 and report["mode"] == "rate 20.0/s"
 
 
-def test_errors_are_counted_when_the_server_is_down(tmp_path):
+def test_a_closed_port_is_one_outage_window_not_a_flood(tmp_path, capsys):
     out = tmp_path / "r.json"
     assert main(["--gateway", f"http://127.0.0.1:{free_port()}", "--style", "tiny",
-                 "--duration", "0.5", "--warmup", "0", "--quiet", "--json", str(out)]) == 1
+                 "--concurrency", "2", "--duration", "3", "--warmup", "0", "--quiet",
+                 "--json", str(out)]) == 1
     report = json.loads(out.read_text())
     assert report["ok"] == 0 and report["errors"]["connection refused"] > 0
+    # Backing off 50 ms doubling to 1 s: about 7 requests per client in 3 s, not thousands.
+    assert report["requests"] <= 20
+    [outage] = report["outages"]
+    assert outage["failed"] == report["requests"] and outage["end_s"] - outage["start_s"] > 2
+    assert "outages     1, " in capsys.readouterr().out
+
+
+def test_outage_windows_end_at_the_next_success():
+    from serving.loadtest import Sample, outage_windows
+
+    samples = [Sample(0.0, 0.1, None), Sample(1.0, 0.01, "UNAVAILABLE"),
+               Sample(2.0, 0.01, "UNAVAILABLE"), Sample(3.5, 0.1, None), Sample(5.0, 0.2, "HTTP 503")]
+    assert outage_windows(samples, 0.0) == [{"start_s": 1.0, "end_s": 3.5, "failed": 2},
+                                            {"start_s": 5.0, "end_s": 5.2, "failed": 1}]
 
 
 def test_remote_targets_need_to_be_allowed(capsys):

@@ -1,3 +1,4 @@
+import ipaddress
 import os
 import shutil
 
@@ -25,8 +26,8 @@ from serving.contract import (
     OUTPUT_PIXELS,
     SIGNATURE_PIXELS,
 )
-from serving.launch import ModelServerProcess
-from serving.run_local import wait_until_ready
+from serving.launch import ModelServerProcess, free_port
+from serving.run_local import site_ready
 
 
 @pytest.fixture
@@ -212,6 +213,31 @@ def test_tf_settings_fill_in_only_what_the_environment_leaves_unset(monkeypatch)
 def test_make_run_announces_the_site_only_when_every_model_is_available(model_server):
     # Any URL that answers 200 stands in for the gateway's /readyz.
     ready_url = f"{model_server.rest_url}/v1/models/tiny"
-    args = (ready_url, model_server.rest_url)
-    assert wait_until_ready(*args, ["tiny", "tiny_b"], 10, model_server.process)
-    assert not wait_until_ready(*args, ["tiny", "not_loaded"], 2, model_server.process)
+    args = (ready_url, [model_server.rest_url])
+    assert site_ready(*args, ["tiny", "tiny_b"])
+    assert not site_ready(*args, ["tiny", "not_loaded"])
+    # Every replica must serve: a second one that is down keeps the site unannounced.
+    down = f"http://127.0.0.1:{free_port()}"
+    assert not site_ready(ready_url, [model_server.rest_url, down], ["tiny"])
+
+
+def listening_addresses(port: int) -> set:
+    """Addresses of the TCP sockets listening on `port`, read from /proc/net/tcp and tcp6
+    (hex, each 32-bit word in the kernel's little-endian order)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in open(table).read().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            hex_address, hex_port = local.rsplit(":", 1)
+            if state != "0A" or int(hex_port, 16) != port:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(hex_address)
+            address = ipaddress.ip_address(b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4)))
+            found.add(getattr(address, "ipv4_mapped", None) or address)
+    return found
+
+
+def test_development_server_listens_on_loopback_only(model_server):
+    for port in (model_server.grpc_port, model_server.rest_port):
+        addresses = listening_addresses(port)
+        assert addresses and all(a.is_loopback for a in addresses), addresses

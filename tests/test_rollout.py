@@ -10,10 +10,11 @@ from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from export.warmup import sample_jpeg
 from serving.config_files import read_model_config
+from serving.config_store import FileConfigStore
 from serving.launch import ModelServerProcess
-from serving.replicas import addresses_from_endpoint_slices
+from serving.replicas import Replica, addresses_from_endpoint_slices
 from serving.requests import stylize_request
-from serving.rollout import main
+from serving.rollout import main, with_versions
 
 CONFIG = """model_config_list {{ config {{ name: "tiny" base_path: "{base}" model_platform: "tensorflow"
   model_version_policy {{ specific {{ versions: 1 }} }} version_labels {{ key: "stable" value: 1 }} }} }}"""
@@ -43,26 +44,26 @@ def stable_version(cluster) -> int:
     return read_model_config(cluster[1]).model_config_list.config[0].version_labels["stable"]
 
 
-def served_stable(replica) -> int:
+def served_stable(replica, label="stable") -> int:
     with grpc.insecure_channel(replica.grpc_target) as channel:
         stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
-        request = stylize_request("tiny", [sample_jpeg(32)], label="stable")
+        request = stylize_request("tiny", [sample_jpeg(32)], label=label)
         return stub.Predict(request, timeout=20).model_spec.version.value
 
 
 class Load(threading.Thread):
-    """Predicts through `stable` on every replica in turn until stopped; counts failures."""
+    """Predicts through `label` on every replica in turn until stopped; counts failures."""
 
-    def __init__(self, replicas):
+    def __init__(self, replicas, label="stable"):
         super().__init__(daemon=True)
-        self.replicas, self.ok, self.failures = replicas, 0, []
+        self.replicas, self.label, self.ok, self.failures = replicas, label, 0, []
         self.stopping = threading.Event()
 
     def run(self):
         i = 0
         while not self.stopping.is_set() and self.ok + len(self.failures) < 10_000:
             try:
-                served_stable(self.replicas[i % len(self.replicas)])
+                served_stable(self.replicas[i % len(self.replicas)], self.label)
                 self.ok += 1
             except grpc.RpcError as e:
                 self.failures.append(e.code().name)
@@ -106,6 +107,36 @@ def test_broken_version_is_rolled_back(cluster, tmp_path, kind, capsys):
     assert stable_version(cluster) == before
     assert [served_stable(r) for r in cluster[2]] == [before] * 2
     assert sorted(p.name for p in (cluster[0] / "repo" / "tiny").iterdir()) == versions_before
+
+
+def test_failed_publish_never_unloads_a_served_version(cluster, model_repo, tmp_path):
+    root, config_path, replicas = cluster
+    if stable_version(cluster) == 1:
+        assert rollout(cluster, "publish", "--from", str(model_repo / "tiny" / "1")) == 0
+    # Three kinds of served version: stable, the one before it, one that another label
+    # names (an experiment). A publish must keep all of them loaded through its reloads.
+    on_disk = sorted(int(p.name) for p in (root / "repo" / "tiny").iterdir() if p.name.isdigit())
+    store = FileConfigStore(config_path)
+    config = with_versions(store.read(), "tiny", on_disk,
+                           {"stable": on_disk[-1], "experiment": on_disk[0]})
+    for replica in [Replica(r.grpc_target) for r in replicas]:
+        replica.reload(config)
+    store.write(config)
+    loaded_before = [sorted(v for v, s in Replica(r.grpc_target).versions("tiny").items()
+                            if s == "AVAILABLE") for r in replicas]
+    source = tmp_path / "bad"
+    _broken_saved_model(source)
+    load = Load(replicas, label="experiment")
+    load.start()
+    try:
+        assert rollout(cluster, "publish", "--from", str(source)) == 1
+    finally:
+        load.stopping.set()
+        load.join(30)
+    assert load.failures == [] and load.ok > 0
+    assert read_model_config(config_path) == config
+    assert [sorted(v for v, s in Replica(r.grpc_target).versions("tiny").items()
+                   if s == "AVAILABLE") for r in replicas] == loaded_before
 
 
 def test_rollback_goes_back_one_version_and_status_shows_it(cluster, model_repo, capsys):

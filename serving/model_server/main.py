@@ -18,13 +18,14 @@ from dataclasses import dataclass
 
 from serving import tf_env
 
-GRPC_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-
 
 @dataclass(frozen=True)
 class ServerConfig:
     port: int = 8500
     rest_api_port: int = 0
+    # Ours only: tensorflow_model_server listens on every interface (its container is
+    # guarded by the NetworkPolicy); a development machine keeps its models to itself.
+    listen_address: str = "127.0.0.1"
     model_config_file: str | None = None
     model_name: str | None = None
     model_base_path: str | None = None
@@ -53,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--rest_api_port=8501")
     p.add_argument("--port", type=int, default=d.port, help="gRPC port")
     p.add_argument("--rest_api_port", type=int, default=d.rest_api_port, help="0 disables REST")
+    p.add_argument("--listen_address", default=d.listen_address,
+                   help="address both ports listen on (this server only; 0.0.0.0 = every "
+                   "interface, which lets anyone who reaches it reload or unload models)")
     p.add_argument("--model_config_file", default=None, help="ModelServerConfig text proto")
     p.add_argument("--model_name", default=None, help="single model mode: its name")
     p.add_argument("--model_base_path", default=None, help="single model mode: its base path")
@@ -95,33 +99,38 @@ def serve(cfg: ServerConfig) -> None:
     import grpc
     from werkzeug.serving import make_server
 
+    from serving.channel import MAX_MESSAGE_BYTES
     from serving.model_server.grpc_api import ErrorMapping, add_services
     from serving.model_server.registry import ModelRegistry
     from serving.model_server.rest_api import create_rest_app
 
     config, metrics_path = _initial_config(cfg), _metrics_path(cfg)
     registry = ModelRegistry(warm_up=cfg.enable_model_warmup)
-    options = [("grpc.max_receive_message_length", GRPC_MAX_MESSAGE_BYTES),
-               ("grpc.max_send_message_length", GRPC_MAX_MESSAGE_BYTES)]
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=cfg.grpc_max_threads),
-                         interceptors=[ErrorMapping()], options=options)
-    update_health = add_services(server, registry)
-    if server.add_insecure_port(f"0.0.0.0:{cfg.port}") == 0:
-        raise OSError(f"cannot listen on gRPC port {cfg.port}")
-    server.start()
-    rest = None
-    if cfg.rest_api_port:
-        rest = make_server("0.0.0.0", cfg.rest_api_port, create_rest_app(registry, metrics_path),
-                           threaded=True)
-        threading.Thread(target=rest.serve_forever, daemon=True).start()
-    logging.info("gRPC on %d, REST on %s", cfg.port, cfg.rest_api_port or "off")
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    # Like tensorflow_model_server, load the configured models before opening the ports:
+    # a replica that restarts must not take requests for labels it has not set yet.
     try:
         registry.apply_config(config)
     except Exception as e:  # noqa: BLE001 - a bad label at start-up is logged, as TF Serving does
         logging.error("%s", e)
+    options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+               ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=cfg.grpc_max_threads),
+                         interceptors=[ErrorMapping()], options=options)
+    update_health = add_services(server, registry)
+    host = f"[{cfg.listen_address}]" if ":" in cfg.listen_address else cfg.listen_address
+    if server.add_insecure_port(f"{host}:{cfg.port}") == 0:
+        raise OSError(f"cannot listen on gRPC {host}:{cfg.port}")
+    server.start()
+    rest = None
+    if cfg.rest_api_port:
+        rest = make_server(cfg.listen_address, cfg.rest_api_port, create_rest_app(registry, metrics_path),
+                           threaded=True)
+        threading.Thread(target=rest.serve_forever, daemon=True).start()
+    logging.info("gRPC on %s:%d, REST on %s", cfg.listen_address, cfg.port,
+                 cfg.rest_api_port or "off")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     update_health()
     while not stop.wait(cfg.file_system_poll_wait_seconds):
         registry.sync()

@@ -1,0 +1,81 @@
+"""Keeps the local stack's processes running, as Kubernetes keeps the cluster's pods.
+
+A child that exits, whatever the cause (a crash, `kill -9`, an out-of-memory kill), is
+started again after a back-off that doubles from `min_backoff` to `max_backoff` seconds
+and starts over once the child has stayed up `settle` seconds, like a pod's
+CrashLoopBackOff. Written here rather than taken from supervisord or honcho: those run
+from their own config files and would add a daemon to a `make run` that must stop with
+one Ctrl-C.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    env: dict[str, str] | None = None
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    restart_at: float | None = None
+    backoff: float = 0.0
+    restarts: int = 0
+
+
+@dataclass
+class Supervisor:
+    children: list[Child]
+    min_backoff: float = 1.0
+    max_backoff: float = 30.0
+    settle: float = 60.0
+
+    @staticmethod
+    def _say(text: str) -> None:
+        print(f"supervisor: {text}", file=sys.stderr, flush=True)
+
+    def _start(self, child: Child) -> None:
+        child.process = subprocess.Popen(child.argv, env=child.env)
+        child.started_at, child.restart_at = time.monotonic(), None
+
+    def start(self) -> None:
+        for child in self.children:
+            self._start(child)
+
+    def poll(self) -> None:
+        """Restarts every child that exited, each after its back-off."""
+        now = time.monotonic()
+        for child in self.children:
+            if child.restart_at is not None:
+                if now >= child.restart_at:
+                    child.restarts += 1
+                    self._say(f"starting {child.name} again (restart {child.restarts})")
+                    self._start(child)
+                continue
+            code = child.process.poll()
+            if code is None:
+                continue
+            if now - child.started_at >= self.settle:
+                child.backoff = 0.0
+            child.backoff = min(max(child.backoff * 2, self.min_backoff), self.max_backoff)
+            child.restart_at = now + child.backoff
+            how = f"signal {-code}" if code < 0 else f"code {code}"
+            self._say(f"{child.name} exited ({how}); restarting in {child.backoff:g} s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM to every child, SIGKILL to those still running after `timeout`."""
+        live = [c.process for c in self.children if c.process and c.process.poll() is None]
+        for process in live:
+            process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for process in live:
+            try:
+                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -1,0 +1,183 @@
+"""`make run` as a user meets it: two supervised model-server replicas and the gateway
+under gunicorn (real processes), faults injected under load, and a rollout through the
+local replicas seen from the page's API."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from serving.config_files import MODELS_CONFIG, ModelServerConfig, model_config_text, pin_model
+from serving.launch import version_states
+from serving.rollout import main as rollout
+from tests.conftest import write_image
+
+
+def _free_block(size: int) -> int:
+    """A base port with `size` free loopback ports from it (the replicas take base + 2i)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + size >= 65535:
+            continue
+        try:
+            for port in range(base, base + size):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no block of free ports")
+
+
+def child_pid(parent: int, needle: str) -> int:
+    """The pid of the child of `parent` whose command line contains `needle`."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and needle in cmdline:
+            return int(entry.name)
+    raise LookupError(f"no child of {parent} runs {needle!r}")
+
+
+def wait_for(condition, timeout: float, what: str) -> float:
+    """Seconds until `condition()` was true; fails the test after `timeout`."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        try:
+            if condition():
+                return time.monotonic() - start
+        except (OSError, KeyError, requests.RequestException):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{what} not within {timeout} s")
+
+
+class Stack:
+    def __init__(self, root: Path, catalogue_file: Path):
+        self.root, self.repo = root, root / "repo"
+        base, self.port = _free_block(4), _free_block(1)
+        self.replicas = [f"127.0.0.1:{base}", f"127.0.0.1:{base + 2}"]
+        self.rest_urls = [f"http://127.0.0.1:{base + 1}", f"http://127.0.0.1:{base + 3}"]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = root / "run_local.log"
+        env = {**os.environ, "GATEWAY_CATALOGUE_FILE": str(catalogue_file),
+               "GATEWAY_STYLIZE_RATE_LIMIT": ""}
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "serving.run_local", "--repo", str(self.repo),
+                 "--port", str(self.port), "--grpc-port", str(base), "--rest-port", str(base + 1),
+                 "--replicas", "2"], stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def stylize(self, photo: bytes, session=requests) -> requests.Response:
+        return session.post(f"{self.url}/api/v1/stylize", data={"style": "tiny"}, timeout=30,
+                            files={"image": ("p.jpg", photo, "image/jpeg")})
+
+    def ready(self) -> bool:
+        if requests.get(f"{self.url}/readyz", timeout=2).status_code != 200:
+            return False
+        return all("AVAILABLE" in version_states(url, "tiny").values() for url in self.rest_urls)
+
+
+@pytest.fixture(scope="module")
+def stack(model_repo, catalogue_file, tmp_path_factory):
+    root = tmp_path_factory.mktemp("stack")
+    shutil.copytree(model_repo / "tiny", root / "repo" / "tiny")
+    config = ModelServerConfig()
+    pin_model(config, "tiny", str(root / "repo" / "tiny"), 1)
+    (root / "repo" / MODELS_CONFIG).write_text(model_config_text(config))
+    stack = Stack(root, catalogue_file)
+    try:
+        wait_for(lambda: "Stylize is running" in stack.output(), 120, "the announcement")
+        yield stack
+    finally:
+        if stack.process.poll() is None:
+            stack.process.kill()
+            stack.process.wait()
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory) -> bytes:
+    return write_image(tmp_path_factory.mktemp("photo") / "p.jpg", size=(48, 32)).read_bytes()
+
+
+class Load(threading.Thread):
+    """Uploads to the gateway back to back until stopped; collects the status codes."""
+
+    def __init__(self, stack, photo):
+        super().__init__(daemon=True)
+        self.stack, self.photo, self.codes = stack, photo, []
+        self.stopping = threading.Event()
+
+    def run(self):
+        session = requests.Session()
+        while not self.stopping.is_set() and len(self.codes) < 5000:
+            try:
+                self.codes.append(self.stack.stylize(self.photo, session).status_code)
+            except requests.ConnectionError:
+                self.codes.append("refused")
+                time.sleep(0.1)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.join(40)
+
+
+def test_killed_replica_restarts_while_the_other_serves_every_request(stack, photo):
+    with Load(stack, photo) as load:
+        time.sleep(1)
+        os.kill(child_pid(stack.process.pid, f"--port={stack.replicas[0].rsplit(':')[1]}"),
+                signal.SIGKILL)
+        wait_for(lambda: "model-server-0 exited (signal 9)" in stack.output(), 10, "the restart")
+        wait_for(stack.ready, 90, "replica 0 back")
+    assert load.codes and set(load.codes) == {200}, load.codes
+    assert stack.process.poll() is None
+
+
+def test_killed_gateway_restarts_and_the_site_comes_back(stack, photo):
+    os.kill(child_pid(stack.process.pid, "gunicorn"), signal.SIGKILL)
+    wait_for(lambda: "gateway exited (signal 9)" in stack.output(), 10, "the restart")
+    wait_for(stack.ready, 90, "the gateway back")
+    assert stack.stylize(photo).status_code == 200
+    assert stack.process.poll() is None
+
+
+def test_rollout_and_rollback_change_what_the_site_serves(stack, photo, model_repo):
+    def rollout_cmd(*args):
+        return rollout([*args, "--model", "tiny", "--replicas", ",".join(stack.replicas),
+                        "--config", str(stack.repo / MODELS_CONFIG), "--wait", "60"])
+
+    assert stack.stylize(photo).headers["X-Model-Version"] == "1"
+    assert rollout_cmd("publish", "--from", str(model_repo / "tiny" / "1")) == 0
+    assert stack.stylize(photo).headers["X-Model-Version"] == "2"
+    assert rollout_cmd("rollback") == 0
+    wait_for(lambda: stack.stylize(photo).headers["X-Model-Version"] == "1", 5, "v1 served")
+
+
+def test_sigterm_stops_everything_within_seconds(stack):
+    children = [child_pid(stack.process.pid, "gunicorn"), child_pid(stack.process.pid, "model_server")]
+    stack.process.send_signal(signal.SIGTERM)
+    assert stack.process.wait(timeout=20) == 0
+    for pid in children:
+        wait_for(lambda pid=pid: not Path(f"/proc/{pid}").exists()
+                 or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2], 5, f"pid {pid} gone")
