@@ -17,7 +17,7 @@ PRECISION ?= float32
 STEPS ?= 400
 REPLICAS ?= 1
 
-.PHONY: install test lint run train export contact-sheet bench models manifests clean
+.PHONY: install test lint run train export contact-sheet bench soak models manifests clean
 
 install: $(STAMP) $(TOOLS_STAMP)
 $(TOOLS_STAMP):
@@ -56,6 +56,10 @@ contact-sheet: install
 
 bench: install
 	$(PY) -m bench
+
+# 10 publish + rollback cycles under a steady load: failed requests and memory growth.
+soak: install
+	$(PY) -m bench.soak
 
 # Rendered manifests for a cluster: make manifests OVERLAY=gpu | kubectl apply -f -
 OVERLAY ?= gpu

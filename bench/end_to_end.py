@@ -39,9 +39,9 @@ def throughput(grpc_target: str, url: str, seconds: float) -> list[dict]:
 
 
 def run(runs: int = 20, seconds: float = 15) -> dict:
-    with local_stack() as (grpc_target, url):
-        o = overhead(grpc_target, url, runs)
-        t = throughput(grpc_target, url, seconds)
+    with local_stack() as stack:
+        o = overhead(stack.grpc_target, stack.url, runs)
+        t = throughput(stack.grpc_target, stack.url, seconds)
     print(table(["path (512 px, fast preset)", "median ms", "p99 ms"], [
         ["direct gRPC Predict", o["direct_median_ms"], o["direct_p99_ms"]],
         ["gateway POST /api/v1/stylize", o["gateway_median_ms"], o["gateway_p99_ms"]]]))

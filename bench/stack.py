@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from serving.config_files import ModelServerConfig, model_config_text, pin_model
@@ -26,9 +27,21 @@ def _export_model(repo: Path, preset: str) -> None:
     tf.keras.backend.clear_session()
 
 
+@dataclass(frozen=True)
+class Stack:
+    server: ModelServerProcess
+    url: str           # the gateway
+    config: Path       # the models.config both the server and a rollout use
+
+    @property
+    def grpc_target(self) -> str:
+        return self.server.grpc_target
+
+
 @contextlib.contextmanager
 def local_stack(preset: str = "fast"):
-    """Yields (grpc target, gateway URL) of a running stack; stops both afterwards."""
+    """Yields the running Stack; stops it afterwards. The gateway's rate limit is off: the
+    load comes from one address."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         _export_model(root / "repo", preset)
@@ -41,13 +54,13 @@ def local_stack(preset: str = "fast"):
         port = free_port()
         env = {**os.environ, "GATEWAY_MODEL_SERVER": server.grpc_target,
                "GATEWAY_CATALOGUE_FILE": str(root / "catalogue.json"),
-               "GUNICORN_BIND": f"127.0.0.1:{port}"}
+               "GUNICORN_BIND": f"127.0.0.1:{port}", "GATEWAY_STYLIZE_RATE_LIMIT": ""}
         gateway = subprocess.Popen(gateway_command(), env=env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_for(f"{url}/readyz")
-            yield server.grpc_target, url
+            yield Stack(server, url, root / "models.config")
         finally:
             gateway.terminate()
             gateway.wait(15)

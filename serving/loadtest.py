@@ -157,8 +157,10 @@ def _timed(target, image: bytes, recorder: Recorder) -> str | None:
     return error
 
 
-def run(target, images: list[bytes], cfg: LoadConfig,
-        show_progress: bool = True) -> tuple[Report, list[Sample]]:
+def run(target, images: list[bytes], cfg: LoadConfig, show_progress: bool = True,
+        stop: threading.Event | None = None) -> tuple[Report, list[Sample]]:
+    """Sends load until cfg.duration or cfg.requests is reached, or `stop` is set."""
+    stop = stop or threading.Event()
     recorder = Recorder(show_progress)
     stop_progress = threading.Event()
     threading.Thread(target=recorder.progress, args=(stop_progress,), daemon=True).start()
@@ -173,7 +175,7 @@ def run(target, images: list[bytes], cfg: LoadConfig,
         with lock:
             i = next(counter)
         measured = len(recorder.samples)
-        if time.monotonic() >= end or measured >= budget:
+        if time.monotonic() >= end or measured >= budget or stop.is_set():
             return None
         return i
 

@@ -84,30 +84,29 @@ class LocalStack:
 
 
 def watch(stack: LocalStack, models: list[str]) -> None:
-    """Supervises until interrupted; says when the site is up, down and back."""
+    """Supervises until interrupted; says when the site is up, and when it is back after a
+    process exited. Readiness is polled only until the site is up (the gateway and the
+    model server log every request they answer)."""
     started = time.monotonic()
-    announced, warned, up, down_since, next_check = False, False, False, 0.0, 0.0
+    announced, warned, up, down_since = False, False, False, 0.0
     while True:
-        stack.supervisor.poll()
-        now = time.monotonic()
-        if now >= next_check:
-            next_check = now + (2.0 if up else 0.5)
-            ready = site_ready(f"{stack.url}/readyz", stack.rest_urls, models)
-            if ready and not announced:
+        if stack.supervisor.poll() and up:
+            up, down_since = False, time.monotonic()
+            print("run_local: the site is down until the process is back", flush=True)
+        if not up and stack.supervisor.all_running():
+            up = site_ready(f"{stack.url}/readyz", stack.rest_urls, models)
+            if up and not announced:
                 announced = True
                 print(f"\n  Stylize is running: open {stack.url}   (Ctrl-C stops it)\n"
                       f"  model-server replicas (gRPC): {stack.replica_list}\n", flush=True)
-            elif ready and not up:
-                print(f"run_local: the site is back after {now - down_since:.1f} s", flush=True)
-            elif up and not ready:
-                down_since = now
-                print("run_local: the site is not ready; waiting for it to come back", flush=True)
-            elif not announced and not warned and now - started > ANNOUNCE_TIMEOUT:
+            elif up:
+                print(f"run_local: the site is back after {time.monotonic() - down_since:.1f} s",
+                      flush=True)
+            elif not announced and not warned and time.monotonic() - started > ANNOUNCE_TIMEOUT:
                 warned = True
                 print("run_local: the site is not ready yet; see the model server's log above",
                       file=sys.stderr, flush=True)
-            up = ready
-        time.sleep(0.25)
+        time.sleep(0.5)
 
 
 def main(argv: list[str] | None = None) -> int:

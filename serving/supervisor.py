@@ -9,11 +9,23 @@ one Ctrl-C.
 """
 from __future__ import annotations
 
+import ctypes
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the supervisor dies, even by SIGKILL, so no
+    model server is left holding its port (Linux's PR_SET_PDEATHSIG; elsewhere a no-op)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
 
 
 @dataclass
@@ -40,16 +52,17 @@ class Supervisor:
         print(f"supervisor: {text}", file=sys.stderr, flush=True)
 
     def _start(self, child: Child) -> None:
-        child.process = subprocess.Popen(child.argv, env=child.env)
+        child.process = subprocess.Popen(child.argv, env=child.env, preexec_fn=_die_with_parent)
         child.started_at, child.restart_at = time.monotonic(), None
 
     def start(self) -> None:
         for child in self.children:
             self._start(child)
 
-    def poll(self) -> None:
-        """Restarts every child that exited, each after its back-off."""
-        now = time.monotonic()
+    def poll(self) -> bool:
+        """Restarts every child that exited, each after its back-off; True when one
+        exited since the last poll."""
+        now, exited = time.monotonic(), False
         for child in self.children:
             if child.restart_at is not None:
                 if now >= child.restart_at:
@@ -60,12 +73,19 @@ class Supervisor:
             code = child.process.poll()
             if code is None:
                 continue
+            exited = True
             if now - child.started_at >= self.settle:
                 child.backoff = 0.0
             child.backoff = min(max(child.backoff * 2, self.min_backoff), self.max_backoff)
             child.restart_at = now + child.backoff
             how = f"signal {-code}" if code < 0 else f"code {code}"
             self._say(f"{child.name} exited ({how}); restarting in {child.backoff:g} s")
+        return exited
+
+    def all_running(self) -> bool:
+        """Every child started (again) and not exited: only then can a readiness check
+        tell that the site is back, and not a dying process's last answer."""
+        return all(c.restart_at is None and c.process.poll() is None for c in self.children)
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM to every child, SIGKILL to those still running after `timeout`."""

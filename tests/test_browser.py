@@ -1,6 +1,7 @@
 """The page in a real browser: Debian's Chromium driven by Playwright (no browser download)."""
 import shutil
 import threading
+import time
 
 import pytest
 from werkzeug.serving import make_server
@@ -23,6 +24,15 @@ def live_gateway(app):
     server.shutdown()
 
 
+def wait_until(page, expression: str, timeout: float) -> None:
+    """Polls `expression` with page.evaluate: Playwright's wait_for_function evaluates its
+    predicate as a string, which the page's Content-Security-Policy (no eval) refuses."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"{expression} not true within {timeout} s"
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def browser():
     from playwright.sync_api import sync_playwright
@@ -37,14 +47,18 @@ def browser():
 def test_upload_a_photo_and_see_the_painting(browser, live_gateway, tmp_path, viewport):
     photo = write_image(tmp_path / "photo.jpg", size=(96, 64))
     page = browser.new_page(viewport=viewport)
-    page.goto(live_gateway)
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    response = page.goto(live_gateway)
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     page.wait_for_selector('.style[aria-checked="true"]')
     page.set_input_files("#file", str(photo))
     page.click("#go")
-    page.wait_for_function("document.getElementById('result').naturalWidth > 0", timeout=30_000)
+    wait_until(page, "document.getElementById('result').naturalWidth > 0", timeout=30)
     assert page.evaluate("document.getElementById('result').naturalWidth") == 96
     assert page.is_visible("#download")
     assert page.is_hidden("#message")
+    assert not [m for m in console if "Content Security Policy" in m], console
     page.screenshot(path=str(tmp_path / "page.png"))
 
 

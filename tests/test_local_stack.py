@@ -38,19 +38,32 @@ def _free_block(size: int) -> int:
     raise RuntimeError("no block of free ports")
 
 
-def child_pid(parent: int, needle: str) -> int:
-    """The pid of the child of `parent` whose command line contains `needle`."""
+def children_of(parent: int) -> dict[int, str]:
+    """{pid: command line} of the running children of `parent`."""
+    found = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
         try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if entry.name.isdigit() and int(fields[1]) == parent and fields[0] != "Z":
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except (OSError, IndexError, ValueError):
             continue
-        if ppid == parent and needle in cmdline:
-            return int(entry.name)
+    return found
+
+
+def child_pid(parent: int, needle: str) -> int:
+    """The pid of the child of `parent` whose command line contains `needle`."""
+    for pid, cmdline in children_of(parent).items():
+        if needle in cmdline:
+            return pid
     raise LookupError(f"no child of {parent} runs {needle!r}")
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def wait_for(condition, timeout: float, what: str) -> float:
@@ -108,8 +121,8 @@ def stack(model_repo, catalogue_file, tmp_path_factory):
         yield stack
     finally:
         if stack.process.poll() is None:
-            stack.process.kill()
-            stack.process.wait()
+            stack.process.terminate()
+            stack.process.wait(30)
 
 
 @pytest.fixture(scope="module")
@@ -174,10 +187,22 @@ def test_rollout_and_rollback_change_what_the_site_serves(stack, photo, model_re
     wait_for(lambda: stack.stylize(photo).headers["X-Model-Version"] == "1", 5, "v1 served")
 
 
+def test_supervisor_killed_takes_its_children_along(catalogue_file, tmp_path):
+    """`kill -9` of `make run` itself must not leave a model server holding its port."""
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / MODELS_CONFIG).write_text("model_config_list { }")
+    stack = Stack(tmp_path, catalogue_file)
+    wait_for(lambda: len(children_of(stack.process.pid)) == 3, 30, "three children")
+    children = children_of(stack.process.pid)
+    stack.process.kill()
+    stack.process.wait()
+    for pid in children:
+        wait_for(lambda pid=pid: not alive(pid), 20, f"pid {pid} gone")
+
+
 def test_sigterm_stops_everything_within_seconds(stack):
     children = [child_pid(stack.process.pid, "gunicorn"), child_pid(stack.process.pid, "model_server")]
     stack.process.send_signal(signal.SIGTERM)
     assert stack.process.wait(timeout=20) == 0
     for pid in children:
-        wait_for(lambda pid=pid: not Path(f"/proc/{pid}").exists()
-                 or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2], 5, f"pid {pid} gone")
+        wait_for(lambda pid=pid: not alive(pid), 5, f"pid {pid} gone")

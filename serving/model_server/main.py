@@ -145,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = ServerConfig(**vars(args))
     tf_env.apply()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s model_server %(message)s")
+    # TF Serving does not log each REST request; readiness polling would fill the terminal.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     from serving.config_files import ConfigError
 
     try:
