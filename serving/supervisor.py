@@ -10,6 +10,7 @@ one Ctrl-C.
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import subprocess
 import sys
@@ -25,6 +26,13 @@ def _die_with_parent() -> None:
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
+        pass
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
         pass
 
 
@@ -52,7 +60,11 @@ class Supervisor:
         print(f"supervisor: {text}", file=sys.stderr, flush=True)
 
     def _start(self, child: Child) -> None:
-        child.process = subprocess.Popen(child.argv, env=child.env, preexec_fn=_die_with_parent)
+        # Its own process group, like a container: what it leaves behind (gunicorn's
+        # workers outlive a killed master for a second, still answering on the port) is
+        # killed with it before it starts again.
+        child.process = subprocess.Popen(child.argv, env=child.env, start_new_session=True,
+                                         preexec_fn=_die_with_parent)
         child.started_at, child.restart_at = time.monotonic(), None
 
     def start(self) -> None:
@@ -74,6 +86,7 @@ class Supervisor:
             if code is None:
                 continue
             exited = True
+            _kill_group(child.process)
             if now - child.started_at >= self.settle:
                 child.backoff = 0.0
             child.backoff = min(max(child.backoff * 2, self.min_backoff), self.max_backoff)
@@ -97,5 +110,6 @@ class Supervisor:
             try:
                 process.wait(timeout=max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                pass
+            _kill_group(process)
+            process.wait()
