@@ -40,10 +40,10 @@ lint: install
 
 # The bundled styles (styles/*/) exported into a local TF Serving model repository.
 models: install
-	$(PY) -m export.bundled --styles styles --repo $(MODEL_REPO)
+	$(PY) -m export.bundled_styles --styles styles --repo $(MODEL_REPO)
 
 run: models
-	$(PY) -m serving.run_local --repo $(MODEL_REPO) --replicas $(REPLICAS)
+	$(PY) -m local_stack --repo $(MODEL_REPO) --replicas $(REPLICAS)
 
 train: install
 	$(PY) -m training --style $(STYLE) --content-dir $(CONTENT_DIR) --out $(RUN_DIR) --steps $(STEPS)

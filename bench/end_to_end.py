@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bench.common import interleaved_timings, median_ms, p99_ms, save, table
 from bench.stack import MODEL, local_stack
-from serving.load_targets import GatewayTarget, GrpcTarget, load_images
-from serving.loadtest import LoadConfig
-from serving.loadtest import run as run_load
+from ops.load_targets import GatewayTarget, GrpcTarget, load_images
+from ops.loadtest import LoadConfig
+from ops.loadtest import run as run_load
 
 SIDE = 512
 

@@ -14,8 +14,8 @@ import tensorflow as tf
 
 from bench.common import interleaved_timings, median_ms, save, table
 from export.stylizer import Stylizer
-from export.warmup import sample_jpeg
 from serving.contract import INPUT_IMAGES, INPUT_PIXELS, SIGNATURE_ENCODED, SIGNATURE_PIXELS
+from serving.samples import sample_jpeg
 from training.transformer_net import PRESETS, build_transformer
 
 SIDES = (256, 512, 1024)

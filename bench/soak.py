@@ -41,15 +41,16 @@ def late_trend(rss: list[float]) -> float:
 def cycles(stack, count: int, source: Path) -> list[float]:
     """Runs `count` publish + rollback cycles; the server's RSS (MB) before and after each."""
     from bench.stack import MODEL
-    from serving.rollout import main as rollout
+    from ops.rollout import main as rollout
 
-    common = ["--model", MODEL, "--replicas", stack.grpc_target, "--config", str(stack.config)]
-    rss = [resident_mb(stack.server.process.pid)]
+    common = ["--model", MODEL, "--replicas", stack.grpc_target,
+              "--config", str(stack.cfg.model_config_file)]
+    rss = [resident_mb(stack.model_server_pid())]
     for i in range(count):
         for command in (["publish", "--from", str(source)], ["rollback"]):
             if rollout([*command, *common]) != 0:
                 raise RuntimeError(f"cycle {i + 1}: rollout {command[0]} failed")
-        rss.append(resident_mb(stack.server.process.pid))
+        rss.append(resident_mb(stack.model_server_pid()))
         print(f"cycle {i + 1}/{count}: model server {rss[-1]:.0f} MB", flush=True)
     return rss
 
@@ -57,12 +58,12 @@ def cycles(stack, count: int, source: Path) -> list[float]:
 def run(count: int, rate: float, side: int) -> dict:
     from bench.common import save
     from bench.stack import MODEL, local_stack
-    from serving.load_targets import GatewayTarget, load_images
-    from serving.loadtest import LoadConfig
-    from serving.loadtest import run as run_load
+    from ops.load_targets import GatewayTarget, load_images
+    from ops.loadtest import LoadConfig
+    from ops.loadtest import run as run_load
 
     with local_stack() as stack:
-        source = stack.config.parent / "repo" / MODEL / "1"
+        source = stack.cfg.model_config_file.parent / "repo" / MODEL / "1"
         target, images = GatewayTarget(stack.url, MODEL, side, 60), load_images(None, side)
         stop = threading.Event()
         result = {}

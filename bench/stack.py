@@ -1,19 +1,16 @@
-"""A local serving stack for benchmarks: one model (`fast` preset unless a bundled style is
-given) in a temporary repository, the model server, and the gateway under gunicorn."""
+"""The local stack for benchmarks: one model (the `fast` preset unless told otherwise) in
+a temporary repository, served by the same supervised stack as `make run`, with the
+gateway's rate limit off (the load comes from one address)."""
 from __future__ import annotations
 
 import contextlib
 import json
-import os
-import subprocess
 import tempfile
-import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
+from local_stack.launch import free_port
+from local_stack.stack import LocalStack, StackConfig
 from serving.config_files import ModelServerConfig, model_config_text, pin_model
-from serving.launch import ModelServerProcess, free_port, gateway_command
 
 MODEL = "bench"
 
@@ -27,21 +24,10 @@ def _export_model(repo: Path, preset: str) -> None:
     tf.keras.backend.clear_session()
 
 
-@dataclass(frozen=True)
-class Stack:
-    server: ModelServerProcess
-    url: str           # the gateway
-    config: Path       # the models.config both the server and a rollout use
-
-    @property
-    def grpc_target(self) -> str:
-        return self.server.grpc_target
-
-
 @contextlib.contextmanager
 def local_stack(preset: str = "fast"):
-    """Yields the running Stack; stops it afterwards. The gateway's rate limit is off: the
-    load comes from one address."""
+    """Yields the running LocalStack (its model_config_file is what a rollout changes);
+    stops it afterwards."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         _export_model(root / "repo", preset)
@@ -50,29 +36,12 @@ def local_stack(preset: str = "fast"):
         (root / "models.config").write_text(model_config_text(config))
         (root / "catalogue.json").write_text(json.dumps({"styles": [
             {"name": MODEL, "title": "Benchmark", "artist": "bench", "year": "2026"}]}))
-        server = ModelServerProcess(root / "models.config", root / "server.log").start(wait_for=MODEL)
-        port = free_port()
-        env = {**os.environ, "GATEWAY_MODEL_SERVER": server.grpc_target,
-               "GATEWAY_CATALOGUE_FILE": str(root / "catalogue.json"),
-               "GUNICORN_BIND": f"127.0.0.1:{port}", "GATEWAY_STYLIZE_RATE_LIMIT": ""}
-        gateway = subprocess.Popen(gateway_command(), env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
+        stack = LocalStack(StackConfig(
+            root / "models.config", grpc_port=free_port(), rest_port=free_port(), port=free_port(),
+            gateway_env={"GATEWAY_CATALOGUE_FILE": str(root / "catalogue.json"),
+                         "GATEWAY_STYLIZE_RATE_LIMIT": ""}, log=root / "stack.log"))
+        stack.start(models=[MODEL])
         try:
-            _wait_for(f"{url}/readyz")
-            yield Stack(server, url, root / "models.config")
+            yield stack
         finally:
-            gateway.terminate()
-            gateway.wait(15)
-            server.stop()
-
-
-def _wait_for(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer")
+            stack.stop()

@@ -8,6 +8,7 @@ COPY training training
 COPY export export
 COPY serving serving
 COPY gateway gateway
+COPY ops ops
 COPY styles/catalogue.json styles/catalogue.json
 RUN pip install . && useradd --uid 10001 --no-create-home app
 USER 10001

@@ -1,5 +1,5 @@
 import sys
 
-from export.publish import main
+from export.export_run import main
 
 sys.exit(main())

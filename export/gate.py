@@ -7,7 +7,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from export.warmup import sample_jpeg
 from serving.contract import (
     INPUT_IMAGES,
     INPUT_PIXELS,
@@ -16,6 +15,7 @@ from serving.contract import (
     SIGNATURE_ENCODED,
     SIGNATURE_PIXELS,
 )
+from serving.samples import sample_jpeg
 
 # How far an export may be from the trained float32 network on the gate's input, in grey
 # levels, by served precision. Measured on it with the four bundled styles: float16 at most

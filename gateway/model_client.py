@@ -1,34 +1,27 @@
-"""The gateway's one gRPC channel to the model server, and the two calls it makes.
+"""The gateway's calls to the model server: the project's one client (serving/client.py)
+with the gateway's retries on top, and gRPC failures turned into GatewayErrors here and
+nowhere else.
 
-Every call has a deadline; UNAVAILABLE is retried with exponential backoff inside that
-deadline (a replica going away while another still serves, a model server restarting);
-gRPC failures become GatewayErrors here and nowhere else.
-
-Once a call has run out of retries on UNAVAILABLE the model server is known to be down:
-until a call gets an answer again, each call first waits at most FAST_FAIL_WAIT for the
-channel to connect and answers 503 at once if it does not, instead of waiting out the
-retries (about 3 s) for every request of an outage.
+UNAVAILABLE is retried with exponential backoff inside the deadline (a replica going
+away while another still serves, a model server restarting). Once a call has run out of
+retries on UNAVAILABLE the model server is known to be down: until a call gets an answer
+again, each call first waits at most FAST_FAIL_WAIT for the channel to connect and
+answers 503 at once if it does not, instead of waiting out the retries (about 3 s) for
+every request of an outage.
 """
 from __future__ import annotations
 
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import grpc
 from flask import Flask, current_app
-from tensorflow_serving.apis import (
-    get_model_status_pb2,
-    model_service_pb2_grpc,
-    prediction_service_pb2_grpc,
-)
 
 from gateway.errors import BadParameter, ModelServerTimeout, ModelServerUnavailable
 from gateway.metrics import PREDICT_LATENCY
-from serving.channel import open_channel
-from serving.requests import stylize_request, stylized_images
+from serving.client import ModelServerClient
 
-_State = get_model_status_pb2.ModelVersionStatus.State
 FAST_FAIL_WAIT = 0.45  # seconds; the channel retries connecting every 0.4 s at most
 
 
@@ -40,39 +33,21 @@ class VersionStatus:
 
 class ModelClient:
     def __init__(self, target: str, timeout: float, status_timeout: float, retries: int = 3):
-        self.target, self.timeout, self.status_timeout = target, timeout, status_timeout
-        self.retries = retries
+        self.server = ModelServerClient(target, timeout)
+        self.timeout, self.status_timeout, self.retries = timeout, status_timeout, retries
         self._known_down = False
-        self._channel = None
-        self._lock = threading.Lock()
 
-    def _stubs(self):
-        # Created on first use: a channel must not cross a gunicorn fork.
-        with self._lock:
-            if self._channel is None:
-                self._channel = open_channel(self.target)
-                self._predict = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
-                self._models = model_service_pb2_grpc.ModelServiceStub(self._channel)
-        return self._predict, self._models
-
-    def _connects(self, timeout: float) -> bool:
-        try:
-            grpc.channel_ready_future(self._channel).result(timeout=timeout)
-            return True
-        except grpc.FutureTimeoutError:
-            return False
-
-    def _call(self, method, request, timeout: float, what: str):
-        if self._known_down and not self._connects(min(FAST_FAIL_WAIT, timeout)):
+    def _call(self, call: Callable[[float], object], timeout: float, what: str):
+        """call(seconds left) with the retries, the fast 503 and the error translation."""
+        if self._known_down and not self.server.connects(min(FAST_FAIL_WAIT, timeout)):
             raise ModelServerUnavailable(f"model server unavailable ({what}); try again shortly")
-        deadline = time.monotonic() + timeout
-        delay = 0.1
+        deadline, delay = time.monotonic() + timeout, 0.1
         for attempt in range(self.retries + 1):
             remaining = deadline - time.monotonic()
             try:
-                response = method(request, timeout=max(remaining, 0.01))
+                result = call(max(remaining, 0.01))
                 self._known_down = False
-                return response
+                return result
             except grpc.RpcError as e:
                 if e.code() == grpc.StatusCode.UNAVAILABLE:
                     if attempt < self.retries and remaining > delay * 2:
@@ -101,23 +76,19 @@ class ModelClient:
     def stylize(self, style: str, jpeg: bytes, version: int | None = None,
                 label: str | None = None) -> tuple[bytes, int]:
         """Returns (stylized JPEG, model version that answered)."""
-        predict, _ = self._stubs()
-        request = stylize_request(style, [jpeg], version, label)
         start = time.perf_counter()
         try:
-            response = self._call(predict.Predict, request, self.timeout, f"style {style!r}")
+            images, served = self._call(
+                lambda t: self.server.stylize(style, [jpeg], version, label, timeout=t),
+                self.timeout, f"style {style!r}")
         finally:
             PREDICT_LATENCY.labels(style).observe(time.perf_counter() - start)
-        return stylized_images(response)[0], response.model_spec.version.value
+        return images[0], served
 
     def versions(self, style: str) -> list[VersionStatus]:
-        _, models = self._stubs()
-        request = get_model_status_pb2.GetModelStatusRequest()
-        request.model_spec.name = style
-        response = self._call(models.GetModelStatus, request, self.status_timeout,
-                              f"style {style!r}")
-        return [VersionStatus(s.version, _State.Name(s.state))
-                for s in response.model_version_status]
+        states = self._call(lambda t: self.server.versions(style, timeout=t),
+                            self.status_timeout, f"style {style!r}")
+        return [VersionStatus(v, s) for v, s in sorted(states.items())]
 
 
 def init_app(app: Flask) -> None:

@@ -19,6 +19,8 @@ from serving.contract import LABEL_STABLE
 ModelServerConfig = model_server_config_pb2.ModelServerConfig
 # The file name TF Serving is pointed at in a model repository (and the ConfigMap key).
 MODELS_CONFIG = "models.config"
+# The cluster's configuration files, which the local stack uses too.
+CONFIG_DIR = Path(__file__).resolve().parent / "config"
 
 
 class ConfigError(Exception):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
 from serving import tf_env
+from serving.samples import sample_pixels
 
 tf_env.apply()
 
@@ -19,14 +19,9 @@ TINY_TRAIN_ARGS = ["--preset", "tiny", "--image-size", "32", "--batch-size", "2"
 
 
 def write_image(path: Path, size=(64, 48), seed=0, mode="RGB", **save_args) -> Path:
-    """A smooth, photo-like test image (gradients and blobs), saved by Pillow."""
-    rng = np.random.default_rng(seed)
-    w, h = size
-    y, x = np.mgrid[0:h, 0:w]
-    pixels = np.stack([x * 255 / w, y * 255 / h, 128 + 100 * np.sin((x + y) / 7)], axis=-1)
-    pixels = np.clip(pixels + rng.normal(0, 10, pixels.shape), 0, 255).astype(np.uint8)
+    """The project's synthetic photo (serving/samples.py), saved by Pillow in any mode."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(pixels).convert(mode).save(path, **save_args)
+    Image.fromarray(sample_pixels(*size, seed=seed)).convert(mode).save(path, **save_args)
     return path
 
 
@@ -64,7 +59,7 @@ def trained_run(tmp_path_factory, style_image, photo_dir) -> Path:
 @pytest.fixture(scope="session")
 def model_repo(tmp_path_factory, trained_run) -> Path:
     """A model repository holding version 1 of the models 'tiny' and 'tiny_b'."""
-    from export.publish import main
+    from export.export_run import main
 
     repo = tmp_path_factory.mktemp("model_repo")
     for name in ("tiny", "tiny_b"):
@@ -90,7 +85,7 @@ model_config_list {{
 @pytest.fixture(scope="session")
 def model_server(model_repo, tmp_path_factory):
     """The development model server serving `model_repo` (tiny and tiny_b, label stable=1)."""
-    from serving.launch import ModelServerProcess
+    from local_stack.launch import ModelServerProcess
 
     root = tmp_path_factory.mktemp("server")
     config = root / "models.config"

@@ -1,6 +1,6 @@
 import json
 
-from training.bundle import main as bundle_main
+from training.bundle_style import main as bundle_main
 
 
 def test_bundle_copies_weights_and_records_the_training(tmp_path, trained_run, capsys):

@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 import export.gate
-from export.publish import main
-from export.warmup import read_warmup, sample_jpeg
+from export.export_run import main
+from export.warmup import read_warmup
 from serving.config_files import read_model_config
 from serving.contract import (
     INPUT_IMAGES,
@@ -17,6 +17,7 @@ from serving.contract import (
     SIGNATURE_ENCODED,
     SIGNATURE_PIXELS,
 )
+from serving.samples import sample_jpeg
 
 
 def test_published_model_answers_both_signatures(model_repo):
@@ -105,7 +106,7 @@ def test_not_a_run_directory_is_a_clear_error(tmp_path, capsys):
 def test_bundled_styles_export_once_with_a_models_config(tmp_path, trained_run, capsys):
     import shutil
 
-    from export.bundled import main as bundled_main
+    from export.bundled_styles import main as bundled_main
 
     styles = tmp_path / "styles"
     for f in ("run.json", "transformer.weights.h5"):
@@ -127,7 +128,7 @@ def test_bundled_styles_export_once_with_a_models_config(tmp_path, trained_run, 
 def test_bundled_export_keeps_what_a_rollout_set(tmp_path, trained_run):
     import shutil
 
-    from export.bundled import main as bundled_main
+    from export.bundled_styles import main as bundled_main
 
     for name in ("alpha", "beta"):
         (tmp_path / "styles" / name).mkdir(parents=True)

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from gateway import create_app
-from serving.launch import ModelServerProcess
+from local_stack.launch import ModelServerProcess
 from tests.conftest import write_image
 
 

@@ -4,8 +4,8 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from serving.launch import free_port
-from serving.loadtest import main
+from local_stack.launch import free_port
+from ops.loadtest import main
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_a_closed_port_is_one_outage_window_not_a_flood(tmp_path, capsys):
 
 
 def test_outage_windows_end_at_the_next_success():
-    from serving.loadtest import Sample, outage_windows
+    from ops.loadtest import Sample, outage_windows
 
     samples = [Sample(0.0, 0.1, None), Sample(1.0, 0.01, "UNAVAILABLE"),
                Sample(2.0, 0.01, "UNAVAILABLE"), Sample(3.5, 0.1, None), Sample(5.0, 0.2, "HTTP 503")]

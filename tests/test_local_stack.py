@@ -11,12 +11,14 @@ import threading
 import time
 from pathlib import Path
 
+import grpc
 import pytest
 import requests
 
+from local_stack.stack import LocalStack, StackConfig
+from ops.rollout import main as rollout
+from serving.client import ModelServerClient
 from serving.config_files import MODELS_CONFIG, ModelServerConfig, model_config_text, pin_model
-from serving.launch import version_states
-from serving.rollout import main as rollout
 from tests.conftest import write_image
 
 
@@ -73,7 +75,7 @@ def wait_for(condition, timeout: float, what: str) -> float:
         try:
             if condition():
                 return time.monotonic() - start
-        except (OSError, KeyError, requests.RequestException):
+        except (OSError, KeyError, requests.RequestException, grpc.RpcError):
             pass
         time.sleep(0.2)
     raise AssertionError(f"{what} not within {timeout} s")
@@ -84,14 +86,13 @@ class Stack:
         self.root, self.repo = root, root / "repo"
         base, self.port = _free_block(4), _free_block(1)
         self.replicas = [f"127.0.0.1:{base}", f"127.0.0.1:{base + 2}"]
-        self.rest_urls = [f"http://127.0.0.1:{base + 1}", f"http://127.0.0.1:{base + 3}"]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = root / "run_local.log"
+        self.log = root / "local_stack.log"
         env = {**os.environ, "GATEWAY_CATALOGUE_FILE": str(catalogue_file),
                "GATEWAY_STYLIZE_RATE_LIMIT": ""}
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "serving.run_local", "--repo", str(self.repo),
+                [sys.executable, "-m", "local_stack", "--repo", str(self.repo),
                  "--port", str(self.port), "--grpc-port", str(base), "--rest-port", str(base + 1),
                  "--replicas", "2"], stdout=log, stderr=subprocess.STDOUT, env=env)
 
@@ -105,7 +106,7 @@ class Stack:
     def ready(self) -> bool:
         if requests.get(f"{self.url}/readyz", timeout=2).status_code != 200:
             return False
-        return all("AVAILABLE" in version_states(url, "tiny").values() for url in self.rest_urls)
+        return all("AVAILABLE" in ModelServerClient(r).versions("tiny").values() for r in self.replicas)
 
 
 @pytest.fixture(scope="module")
@@ -206,3 +207,19 @@ def test_sigterm_stops_everything_within_seconds(stack):
     assert stack.process.wait(timeout=20) == 0
     for pid in children:
         wait_for(lambda pid=pid: not alive(pid), 5, f"pid {pid} gone")
+
+
+def test_the_site_is_ready_only_when_every_model_is_available_on_every_replica(app, model_server):
+    from werkzeug.serving import make_server
+
+    gateway = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=gateway.serve_forever, daemon=True).start()
+    try:
+        stack = LocalStack(StackConfig(Path("unused.config"), port=gateway.server_port))
+        stack.replicas = [model_server.grpc_target]
+        assert stack.ready(["tiny", "tiny_b"])
+        assert not stack.ready(["tiny", "not_loaded"])
+        stack.replicas.append(f"127.0.0.1:{_free_block(1)}")  # a second replica, down
+        assert not stack.ready(["tiny"])
+    finally:
+        gateway.shutdown()

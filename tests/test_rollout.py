@@ -8,13 +8,13 @@ import tensorflow as tf
 from kubernetes import client as k8s
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
-from export.warmup import sample_jpeg
+from local_stack.launch import ModelServerProcess
+from ops.config_store import FileConfigStore
+from ops.replicas import Replica, addresses_from_endpoint_slices
+from ops.rollout import main, with_versions
 from serving.config_files import read_model_config
-from serving.config_store import FileConfigStore
-from serving.launch import ModelServerProcess
-from serving.replicas import Replica, addresses_from_endpoint_slices
-from serving.requests import stylize_request
-from serving.rollout import main, with_versions
+from serving.predict_request import stylize_request
+from serving.samples import sample_jpeg
 
 CONFIG = """model_config_list {{ config {{ name: "tiny" base_path: "{base}" model_platform: "tensorflow"
   model_version_policy {{ specific {{ versions: 1 }} }} version_labels {{ key: "stable" value: 1 }} }} }}"""

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from local_stack.launch import LaunchConfig, model_server_command
 from serving.config_files import (
     BatchingParameters,
     ConfigError,
@@ -10,7 +11,6 @@ from serving.config_files import (
     read_model_config,
     read_text,
 )
-from serving.launch import LaunchConfig, model_server_command
 
 CONFIG = Path(__file__).resolve().parent.parent / "serving" / "config"
 STYLES = Path(__file__).resolve().parent.parent / "styles"

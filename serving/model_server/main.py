@@ -99,7 +99,7 @@ def serve(cfg: ServerConfig) -> None:
     import grpc
     from werkzeug.serving import make_server
 
-    from serving.channel import MAX_MESSAGE_BYTES
+    from serving.client import MAX_MESSAGE_BYTES
     from serving.model_server.grpc_api import ErrorMapping, add_services
     from serving.model_server.registry import ModelRegistry
     from serving.model_server.rest_api import create_rest_app

@@ -6,13 +6,11 @@ import threading
 from pathlib import Path
 
 import grpc
-import numpy as np
 import requests
 from PIL import Image
-from tensorflow_serving.apis import prediction_service_pb2_grpc
 
-from serving.channel import open_channel
-from serving.requests import stylize_request
+from serving.client import ModelServerClient
+from serving.samples import sample_jpeg
 
 
 class LoadError(Exception):
@@ -49,13 +47,11 @@ class GrpcTarget:
     def __init__(self, address: str, model: str, label: str | None, timeout: float):
         self.name = f"grpc://{address}/{model}"
         self.model, self.label, self.timeout = model, label, timeout
-        channel = open_channel(address)
-        self.stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        self.client = ModelServerClient(address, timeout)
 
     def send(self, image: bytes) -> None:
         try:
-            self.stub.Predict(stylize_request(self.model, [image], label=self.label),
-                              timeout=self.timeout)
+            self.client.stylize(self.model, [image], label=self.label)
         except grpc.RpcError as e:
             raise LoadError(e.code().name) from None
 
@@ -69,17 +65,9 @@ def _jpeg(img: Image.Image, long_side: int) -> bytes:
 
 
 def load_images(folder: Path | None, long_side: int) -> list[bytes]:
-    """JPEGs scaled to `long_side`: the photos in `folder`, or generated ones."""
+    """JPEGs scaled to `long_side`: the photos in `folder`, or four generated ones."""
     if folder is None:
-        rng = np.random.default_rng(0)
-        y, x = np.mgrid[0:long_side, 0:long_side] / long_side
-        images = []
-        for i in range(4):
-            base = np.stack([x, y, (x + y + i / 4) % 1], axis=-1) * 255
-            noise = rng.normal(0, 12, base.shape)
-            images.append(_jpeg(Image.fromarray(np.clip(base + noise, 0, 255).astype(np.uint8)),
-                                long_side))
-        return images
+        return [sample_jpeg(long_side, seed) for seed in range(4)]
     paths = sorted(p for p in Path(folder).glob("*") if p.suffix.lower() in
                    {".jpg", ".jpeg", ".png", ".webp", ".bmp"})
     if not paths:

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import io
-import time
 
 import grpc
 from PIL import Image
-from tensorflow_serving.apis import (
-    get_model_status_pb2,
-    model_management_pb2,
-    model_service_pb2_grpc,
-    prediction_service_pb2_grpc,
-)
 
-from serving.channel import open_channel
-from serving.requests import stylize_request, stylized_images
-
-_State = get_model_status_pb2.ModelVersionStatus.State
+from serving.client import ModelServerClient, NotAvailable
 
 
 class ReplicaError(Exception):
@@ -51,52 +41,43 @@ def discover_in_cluster(service: str, namespace: str, port_name: str = "grpc") -
 
 
 class Replica:
-    def __init__(self, address: str, timeout: float = 30.0):
-        self.address, self.timeout = address, timeout
-        self.channel = open_channel(address)
-        self.models = model_service_pb2_grpc.ModelServiceStub(self.channel)
-        self.predictions = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
+    """One model-server replica, through the project's client; failures become
+    ReplicaErrors that name the replica."""
 
-    def _rpc(self, method, request, what: str):
+    def __init__(self, address: str, timeout: float = 30.0):
+        self.address = address
+        self.client = ModelServerClient(address, timeout)
+
+    def _rpc(self, what: str, call, *args, **kwargs):
         try:
-            return method(request, timeout=self.timeout)
+            return call(*args, **kwargs)
         except grpc.RpcError as e:
             raise ReplicaError(f"{self.address}: {what}: {e.code().name}: {e.details()}") from None
 
     def versions(self, model: str) -> dict[int, str]:
-        request = get_model_status_pb2.GetModelStatusRequest()
-        request.model_spec.name = model
-        response = self._rpc(self.models.GetModelStatus, request, "GetModelStatus")
-        return {s.version: _State.Name(s.state) for s in response.model_version_status}
+        return self._rpc("GetModelStatus", self.client.versions, model)
 
     def reload(self, config) -> None:
-        request = model_management_pb2.ReloadConfigRequest(config=config)
-        self._rpc(self.models.HandleReloadConfigRequest, request, "reload config")
+        self._rpc("reload config", self.client.reload, config)
 
     def wait_available(self, model: str, version: int, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        state = "UNKNOWN"
-        while time.monotonic() < deadline:
-            state = self.versions(model).get(version, "NOT LOADED")
-            if state == "AVAILABLE":
-                return
-            if state == "END":
-                break
-            time.sleep(0.5)
-        raise ReplicaError(f"{self.address}: {model} version {version} is {state}, not AVAILABLE")
+        try:
+            self.client.wait_available(model, version, timeout)
+        except NotAvailable as e:
+            raise ReplicaError(str(e)) from None
 
     def smoke_test(self, model: str, label: str, image: bytes) -> int:
         """Predicts through `label`; checks a JPEG of the input's size comes back."""
-        request = stylize_request(model, [image], label=label)
-        response = self._rpc(self.predictions.Predict, request, f"smoke Predict ({label})")
+        images, version = self._rpc(f"smoke Predict ({label})", self.client.stylize, model,
+                                    [image], label=label)
         try:
-            out = Image.open(io.BytesIO(stylized_images(response)[0]))
+            out = Image.open(io.BytesIO(images[0]))
             size_ok = out.format == "JPEG" and out.size == Image.open(io.BytesIO(image)).size
         except (OSError, IndexError):
             size_ok = False
         if not size_ok:
             raise ReplicaError(f"{self.address}: smoke Predict returned no JPEG of the input size")
-        return response.model_spec.version.value
+        return version
 
     def close(self) -> None:
-        self.channel.close()
+        self.client.close()

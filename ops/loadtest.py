@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from serving.load_targets import GatewayTarget, GrpcTarget, LoadError, load_images
+from ops.load_targets import GatewayTarget, GrpcTarget, LoadError, load_images
 
 MAX_REQUESTS = 100_000
 MAX_DURATION = 3600.0

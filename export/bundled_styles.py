@@ -1,4 +1,4 @@
-"""`python -m export.bundled`: export the bundled styles (styles/<name>/) into a local
+"""`python -m export.bundled_styles`: export the bundled styles (styles/<name>/) into a local
 model repository and add them to the repository's models.config.
 
 Only what is missing is added: a style that already has a version is not exported again,
@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from export.publish import ExportConfig, export
+from export.export_run import ExportConfig, export
 from serving.config_files import (
     MODELS_CONFIG,
     ModelServerConfig,
@@ -36,7 +36,7 @@ def _unpinned(config: ModelServerConfig) -> list[str]:
 def add_missing(config: ModelServerConfig, repo: Path, names: list[str]) -> list[str]:
     """Pins every model of `names` that `config` lacks (or serves unpinned) to its newest
     version in `repo`; returns the names it added."""
-    from export.repository import versions
+    from serving.repository import versions
 
     stale = set(_unpinned(config))
     kept = [c for c in config.model_config_list.config if c.name not in stale]
@@ -50,7 +50,7 @@ def add_missing(config: ModelServerConfig, repo: Path, names: list[str]) -> list
 
 
 def export_missing(styles_dir: Path, repo: Path) -> list[str]:
-    from export.repository import versions
+    from serving.repository import versions
 
     names = bundled_styles(styles_dir)
     if not names:
@@ -65,12 +65,12 @@ def export_missing(styles_dir: Path, repo: Path) -> list[str]:
     added = add_missing(config, repo, names)
     if added or not path.exists():
         path.write_text(model_config_text(config))
-        print(f"export.bundled: added {', '.join(added)} to {path}")
+        print(f"export.bundled_styles: added {', '.join(added)} to {path}")
     return names
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="export.bundled", description=__doc__,
+    p = argparse.ArgumentParser(prog="export.bundled_styles", description=__doc__,
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--styles", type=Path, default=Path("styles"), help="bundled styles folder")
     p.add_argument("--repo", type=Path, default=Path("model_repo"), help="model repository")
@@ -80,9 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         names = export_missing(args.styles, args.repo)
     except (OSError, ValueError, ConfigError) as e:
-        print(f"export.bundled: error: {e}", file=sys.stderr)
+        print(f"export.bundled_styles: error: {e}", file=sys.stderr)
         return 1
-    print(f"export.bundled: {len(names)} styles in {args.repo}/{MODELS_CONFIG}")
+    print(f"export.bundled_styles: {len(names)} styles in {args.repo}/{MODELS_CONFIG}")
     return 0
 
 

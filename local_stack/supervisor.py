@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -41,6 +42,7 @@ class Child:
     name: str
     argv: list[str]
     env: dict[str, str] | None = None
+    log: Path | None = None  # where its output goes; None = the terminal
     process: subprocess.Popen | None = None
     started_at: float = 0.0
     restart_at: float | None = None
@@ -63,8 +65,14 @@ class Supervisor:
         # Its own process group, like a container: what it leaves behind (gunicorn's
         # workers outlive a killed master for a second, still answering on the port) is
         # killed with it before it starts again.
-        child.process = subprocess.Popen(child.argv, env=child.env, start_new_session=True,
-                                         preexec_fn=_die_with_parent)
+        output = open(child.log, "ab") if child.log else None  # noqa: SIM115 - the child keeps it
+        try:
+            child.process = subprocess.Popen(child.argv, env=child.env, start_new_session=True,
+                                             preexec_fn=_die_with_parent, stdout=output,
+                                             stderr=subprocess.STDOUT if output else None)
+        finally:
+            if output:
+                output.close()
         child.started_at, child.restart_at = time.monotonic(), None
 
     def start(self) -> None:

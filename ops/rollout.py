@@ -22,9 +22,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ops.replicas import Replica, ReplicaError
 from serving.config_files import ConfigError, ModelServerConfig
 from serving.contract import LABEL_CANARY, LABEL_STABLE
-from serving.replicas import Replica, ReplicaError
 
 SMOKE_SIDE = 64
 
@@ -109,13 +109,13 @@ def switch(replicas, config, model, stable: int | None, new_version, wait_second
 
 
 def _model_dir(cfg: RolloutConfig, config: ModelServerConfig) -> str:
-    from export.repository import join
+    from serving.repository import join
 
     return join(cfg.repo, cfg.model) if cfg.repo else model_entry(config, cfg.model).base_path
 
 
 def _smoke_image() -> bytes:
-    from export.warmup import sample_jpeg
+    from serving.samples import sample_jpeg
 
     return sample_jpeg(SMOKE_SIDE)
 
@@ -130,7 +130,7 @@ def _restore(replicas: list[Replica], config: ModelServerConfig) -> str:
 
 def publish(cfg: RolloutConfig, store, replicas: list[Replica], source: str) -> int:
     """Adds `source` as a new version and makes it stable; returns the version."""
-    from export.repository import add_version, remove_version
+    from serving.repository import add_version, remove_version
 
     config = store.read()
     stable = current_stable(config, cfg.model, replicas)
@@ -150,7 +150,7 @@ def publish(cfg: RolloutConfig, store, replicas: list[Replica], source: str) -> 
 
 def rollback(cfg: RolloutConfig, store, replicas: list[Replica]) -> int:
     """Makes the newest version older than `stable` stable again; returns it."""
-    from export.repository import versions
+    from serving.repository import versions
 
     config = store.read()
     stable = current_stable(config, cfg.model, replicas)
@@ -206,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _replicas(args) -> list[Replica]:
-    from serving.replicas import discover_in_cluster
+    from ops.replicas import discover_in_cluster
 
     if bool(args.replicas) == bool(args.service):
         raise RolloutError("give exactly one of --replicas and --service")
@@ -218,7 +218,7 @@ def _replicas(args) -> list[Replica]:
 
 
 def _store(args):
-    from serving.config_store import ConfigMapStore, FileConfigStore
+    from ops.config_store import ConfigMapStore, FileConfigStore
 
     if bool(args.config) == bool(args.configmap):
         raise RolloutError("give exactly one of --config and --configmap")
@@ -228,7 +228,7 @@ def _store(args):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from export.repository import RepositoryError
+    from serving.repository import RepositoryError
 
     try:
         store, replicas = _store(args), _replicas(args)

@@ -1,4 +1,4 @@
-"""`python -m training.bundle RUN_DIR --name NAME`: ship a finished run as a bundled style.
+"""`python -m training.bundle_style RUN_DIR --name NAME`: ship a finished run as a bundled style.
 
 Copies what serving needs (run.json and the transform-net weights, a few MB) into
 styles/NAME/ and records the training in styles/catalogue.json next to the painting's
@@ -45,7 +45,7 @@ def bundle(run_dir: Path, styles_dir: Path, name: str, painting: dict) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="training.bundle", description=__doc__,
+    p = argparse.ArgumentParser(prog="training.bundle_style", description=__doc__,
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("run_dir", type=Path)
     p.add_argument("--name", required=True, help="model name, e.g. starry_night")

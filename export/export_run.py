@@ -62,10 +62,10 @@ def export(cfg: ExportConfig) -> str:
     import tensorflow as tf
 
     from export.gate import check_saved_model
-    from export.repository import RepositoryError, next_version, publish, staging_dir
     from export.stylizer import Stylizer
     from export.warmup import write_warmup
     from serving.contract import METADATA_FILE
+    from serving.repository import RepositoryError, next_version, publish, staging_dir
     from training.run_dir import load_transformer
     from training.transformer_net import build_transformer
 
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     tf_env.apply()
     from export.gate import GateError
-    from export.repository import RepositoryError
+    from serving.repository import RepositoryError
     from training.run_dir import RunDirError
 
     try:

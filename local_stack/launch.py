@@ -1,19 +1,19 @@
-"""Builds the model-server command line: the real `tensorflow_model_server` when it is on
-the PATH, otherwise our development server, with the same flags and files."""
+"""The command lines of the local stack's processes: the model server (the real
+`tensorflow_model_server` when it is on the PATH, otherwise our development server, with
+the same flags and files) and the gateway under gunicorn; and a model server as a child
+process, for tests and benchmarks."""
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-CONFIG_DIR = Path(__file__).resolve().parent / "config"
+from serving.client import ModelServerClient, NotAvailable
+from serving.config_files import CONFIG_DIR
+
 GUNICORN_CONF = Path(__file__).resolve().parent.parent / "gateway" / "gunicorn.conf.py"
 TF_SERVING_BINARY = "tensorflow_model_server"
 
@@ -58,18 +58,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def model_status(rest_url: str, model: str) -> dict:
-    """The REST status call of TF Serving (and of our server) for one model."""
-    with urllib.request.urlopen(f"{rest_url}/v1/models/{model}", timeout=2) as r:
-        return json.load(r)
-
-
-def version_states(rest_url: str, model: str) -> dict[str, str]:
-    """{version: state}: the status call answers 200 while a model is still LOADING, so
-    readiness must look at the states."""
-    return {s["version"]: s["state"] for s in model_status(rest_url, model)["model_version_status"]}
-
-
 class ModelServerProcess:
     """A model server child process on free loopback ports (tests, benchmarks)."""
 
@@ -96,25 +84,14 @@ class ModelServerProcess:
             self.wait_available(wait_for)
         return self
 
-    def status(self, model: str) -> dict:
-        return model_status(self.rest_url, model)
-
-    def wait_available(self, model: str, version: str | None = None, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"model server exited: {self.log_file.read_text()[-2000:]}")
-            try:
-                states = version_states(self.rest_url, model)
-                if (version and states.get(version) == "AVAILABLE") or \
-                        (not version and "AVAILABLE" in states.values()):
-                    return
-            except urllib.error.HTTPError as e:
-                e.close()
-            except (urllib.error.URLError, OSError, KeyError):
-                pass
-            time.sleep(0.3)
-        raise TimeoutError(f"{model} not AVAILABLE after {timeout}s: {self.log_file.read_text()[-2000:]}")
+    def wait_available(self, model: str, version: int | None = None, timeout: float = 90) -> None:
+        """Raises serving.client.NotAvailable (with the end of the server's log) if the
+        version is not AVAILABLE in time or the server exits."""
+        try:
+            ModelServerClient(self.grpc_target).wait_available(
+                model, version, timeout, alive=lambda: self.process.poll() is None)
+        except NotAvailable as e:
+            raise NotAvailable(f"{e}; server log: {self.log_file.read_text()[-2000:]}") from None
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

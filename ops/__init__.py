@@ -1,0 +1,1 @@
+"""Operating the service: rolling out model versions, load testing."""
