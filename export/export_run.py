@@ -65,7 +65,7 @@ def export(cfg: ExportConfig) -> str:
     from export.stylizer import Stylizer
     from export.warmup import write_warmup
     from serving.contract import METADATA_FILE
-    from serving.repository import RepositoryError, next_version, publish, staging_dir
+    from serving.repository import RepositoryError, next_version, place_version, staging_dir
     from training.run_dir import load_transformer
     from training.transformer_net import build_transformer
 
@@ -83,7 +83,7 @@ def export(cfg: ExportConfig) -> str:
         (Path(staged) / METADATA_FILE).write_text(
             json.dumps(metadata(cfg.name, version, info, cfg.precision), indent=2))
         error = check_saved_model(Path(staged), transformer, cfg.precision)
-        target = publish(staged, model_dir, version)
+        target = place_version(staged, model_dir, version)
     print(f"export: published {target} (preset {info['preset']}, step {info.get('step')}, "
           f"{cfg.precision}, max gate error {error:g} grey levels)")
     return target

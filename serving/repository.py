@@ -50,7 +50,7 @@ def staging_dir(model_dir):
             tf.io.gfile.rmtree(staged)
 
 
-def publish(staged, model_dir, version: int) -> str:
+def place_version(staged, model_dir, version: int) -> str:
     """Renames a staged SavedModel to `<model_dir>/<version>`."""
     target = join(model_dir, version)
     if tf.io.gfile.exists(target):
@@ -75,7 +75,7 @@ def add_version(src, model_dir, version: int | None = None) -> tuple[int, str]:
     version = version or next_version(model_dir)
     with staging_dir(model_dir) as staged:
         copy_tree(src, staged)
-        return version, publish(staged, model_dir, version)
+        return version, place_version(staged, model_dir, version)
 
 
 def remove_version(model_dir, version: int) -> None:

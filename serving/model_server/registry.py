@@ -26,8 +26,8 @@ class ModelState:
     # Labels in force; they change only once their versions are loaded (see apply_config).
     labels: dict[str, int] = field(default_factory=dict)
     loaded: dict[int, Servable] = field(default_factory=dict)
-    # version -> (state name, error message) for versions not (yet) AVAILABLE.
-    pending: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # version -> (state name, error message) of versions LOADING, or that failed (END).
+    not_available: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 def wanted_versions(config, on_disk: list[int]) -> list[int]:
@@ -67,7 +67,7 @@ class ModelRegistry:
             for name, entry in entries.items():
                 state = self.models.setdefault(name, ModelState(entry))
                 state.config = entry
-                state.pending.clear()  # a reload retries versions that failed to load
+                state.not_available.clear()  # a reload retries versions that failed to load
         self.sync()
         errors = [e for e in (self._move_labels(name) for name in entries) if e]
         if errors:
@@ -95,7 +95,7 @@ class ModelRegistry:
     def _sync_model(self, name: str, state: ModelState) -> None:
         wanted = wanted_versions(state.config, versions_on_disk(state.config.base_path))
         for version in wanted:
-            failed = state.pending.get(version, ("",))[0] == "END"
+            failed = state.not_available.get(version, ("",))[0] == "END"
             if version not in state.loaded and not failed:  # failed loads wait for a reload
                 self._load(name, state, version)
         # Old versions go only once a wanted one serves, so the model never goes dark.
@@ -107,18 +107,18 @@ class ModelRegistry:
 
     def _load(self, name: str, state: ModelState, version: int) -> None:
         path = Path(state.config.base_path) / str(version)
-        state.pending[version] = ("LOADING", "")
+        state.not_available[version] = ("LOADING", "")
         try:
             servable = Servable(name, version, path)
             if self.warm_up:
                 servable.warm_up()
         except Exception as e:  # noqa: BLE001 - any load failure marks the version, never the server
             log.error("failed to load %s version %d: %s", name, version, e)
-            state.pending[version] = ("END", f"failed to load: {e}")
+            state.not_available[version] = ("END", f"failed to load: {e}")
             return
         with self._lock:
             state.loaded[version] = servable
-            state.pending.pop(version, None)
+            state.not_available.pop(version, None)
         log.info("loaded %s version %d from %s", name, version, path)
 
     def resolve(self, name: str, version: int | None = None, label: str | None = None) -> Servable:
@@ -148,7 +148,7 @@ class ModelRegistry:
             if label:
                 version = self.resolve(name, label=label).version
             rows = {v: ("AVAILABLE", "") for v in state.loaded}
-            rows.update({v: s for v, s in state.pending.items() if v not in rows})
+            rows.update({v: s for v, s in state.not_available.items() if v not in rows})
         if version is not None:
             if version not in rows:
                 raise NotFound(f"Could not find version {version} of model {name}")
