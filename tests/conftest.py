@@ -82,16 +82,24 @@ model_config_list {{
 """
 
 
+def model_server_in_process(config: Path, port: int = 0):
+    """Our development model server, in this process (a ModelServer handle: start(),
+    stop(), grpc_target, rest_url), on loopback, polling the file system every 0.5 s.
+    Tests that kill a server or run the whole stack use real processes instead."""
+    from local_stack.launch import free_port
+    from serving.model_server.main import ModelServer, ServerConfig
+
+    return ModelServer(ServerConfig(port=port, rest_api_port=free_port(),
+                                    model_config_file=str(config),
+                                    file_system_poll_wait_seconds=0.5))
+
+
 @pytest.fixture(scope="session")
 def model_server(model_repo, tmp_path_factory):
     """The development model server serving `model_repo` (tiny and tiny_b, label stable=1)."""
-    from local_stack.launch import ModelServerProcess
-
-    root = tmp_path_factory.mktemp("server")
-    config = root / "models.config"
+    config = tmp_path_factory.mktemp("server") / "models.config"
     config.write_text(MODELS_CONFIG.format(repo=model_repo))
-    server = ModelServerProcess(config, root / "server.log").start(wait_for="tiny")
-    server.wait_available("tiny_b")
+    server = model_server_in_process(config).start()
     yield server
     server.stop()
 

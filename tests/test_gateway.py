@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 
 from gateway import create_app
-from local_stack.launch import ModelServerProcess
-from tests.conftest import write_image
+from local_stack.launch import free_port
+from tests.conftest import model_server_in_process, write_image
 
 
 def upload(client, data: bytes, filename="photo.jpg", content_type="image/jpeg", headers=None,
@@ -123,7 +123,7 @@ def test_model_server_down_then_back(model_repo, tmp_path, catalogue_file):
     config = tmp_path / "models.config"
     config.write_text(f'model_config_list {{ config {{ name: "tiny" base_path: "{model_repo}/tiny" '
                       'model_platform: "tensorflow" version_labels { key: "stable" value: 1 } } }')
-    server = ModelServerProcess(config, tmp_path / "server.log")
+    server = model_server_in_process(config, port=free_port())
     app = create_app({"MODEL_SERVER": server.grpc_target, "CATALOGUE_FILE": str(catalogue_file),
                       "PREDICT_TIMEOUT": 5.0})
     client, jpeg = app.test_client(), encoded(tmp_path, "a.jpg")
@@ -137,7 +137,7 @@ def test_model_server_down_then_back(model_repo, tmp_path, catalogue_file):
     assert "unavailable" in error_of(response, 503) and response.headers["Retry-After"]
     assert client.get("/readyz").status_code == 503
     try:
-        server.start(wait_for="tiny")
+        server.start()
         assert result_size(upload(client, jpeg)) == (64, 48)
         assert client.get("/readyz").status_code == 200
     finally:

@@ -17,8 +17,8 @@ from tensorflow_serving.apis import (
 )
 from tensorflow_serving.config import model_server_config_pb2
 
-from local_stack.launch import ModelServerProcess
 from serving import tf_env
+from serving.client import ModelServerClient
 from serving.contract import (
     INPUT_IMAGES,
     INPUT_PIXELS,
@@ -27,6 +27,7 @@ from serving.contract import (
     SIGNATURE_PIXELS,
 )
 from serving.samples import sample_jpeg
+from tests.conftest import model_server_in_process
 
 
 @pytest.fixture
@@ -143,7 +144,7 @@ def own_server(model_repo, tmp_path):
     config = tmp_path / "models.config"
     config.write_text(f'model_config_list {{ config {{ name: "tiny" base_path: "{repo}/tiny" '
                       'model_platform: "tensorflow" model_version_policy { latest { num_versions: 2 } } } }')
-    server = ModelServerProcess(config, tmp_path / "server.log").start(wait_for="tiny")
+    server = model_server_in_process(config).start()
     server.repo = repo
     yield server
     server.stop()
@@ -165,7 +166,7 @@ def reload(server, labels: dict, versions=2):
 def test_new_version_is_served_without_restart_and_labels_follow(own_server):
     shutil.copytree(own_server.repo / "tiny" / "1", own_server.repo / "tiny" / ".tmp")
     (own_server.repo / "tiny" / ".tmp").rename(own_server.repo / "tiny" / "2")
-    own_server.wait_available("tiny", version=2)
+    ModelServerClient(own_server.grpc_target).wait_available("tiny", 2)
     with grpc.insecure_channel(own_server.grpc_target) as channel:
         assert predict(channel, predict_request("tiny")).model_spec.version.value == 2
         assert predict(channel, predict_request("tiny", version=1)).model_spec.version.value == 1
@@ -186,7 +187,7 @@ def test_model_without_versions_is_unavailable(tmp_path):
     config = tmp_path / "models.config"
     config.write_text(f'model_config_list {{ config {{ name: "empty" base_path: "{tmp_path}/empty" '
                       'model_platform: "tensorflow" } }')
-    server = ModelServerProcess(config, tmp_path / "server.log").start()
+    server = model_server_in_process(config).start()
     try:
         deadline_error = None
         for _ in range(100):

@@ -8,13 +8,13 @@ import tensorflow as tf
 from kubernetes import client as k8s
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
-from local_stack.launch import ModelServerProcess
 from ops.config_store import FileConfigStore
 from ops.replicas import Replica, addresses_from_endpoint_slices
 from ops.rollout import main, with_versions
 from serving.config_files import read_model_config
 from serving.predict_request import stylize_request
 from serving.samples import sample_jpeg
+from tests.conftest import model_server_in_process
 
 CONFIG = """model_config_list {{ config {{ name: "tiny" base_path: "{base}" model_platform: "tensorflow"
   model_version_policy {{ specific {{ versions: 1 }} }} version_labels {{ key: "stable" value: 1 }} }} }}"""
@@ -26,9 +26,7 @@ def cluster(model_repo, tmp_path_factory):
     shutil.copytree(model_repo / "tiny", root / "repo" / "tiny")
     config = root / "models.config"
     config.write_text(CONFIG.format(base=root / "repo" / "tiny"))
-    replicas = [ModelServerProcess(config, root / f"replica{i}.log").start() for i in range(2)]
-    for replica in replicas:
-        replica.wait_available("tiny")
+    replicas = [model_server_in_process(config).start() for _ in range(2)]
     yield root, config, replicas
     for replica in replicas:
         replica.stop()

@@ -17,7 +17,7 @@ from tensorflow_serving.apis import (
 )
 
 from serving.config_files import ConfigError, check_model_config
-from serving.model_server.errors import InvalidArgument, ServingError
+from serving.model_server.errors import LOAD_FAILURE, InvalidArgument, ServingError, numeric_code
 from serving.model_server.metrics import REQUEST_LATENCY, REQUESTS
 from serving.model_server.registry import ModelRegistry
 
@@ -40,7 +40,10 @@ class ErrorMapping(grpc.ServerInterceptor):
                 return inner(request, context)
             except ServingError as e:
                 code = e.code
-                context.abort(getattr(grpc.StatusCode, e.code), str(e))
+                context.abort(grpc.StatusCode[e.code], str(e))
+            except Exception:
+                code = "INTERNAL"  # gRPC answers UNKNOWN; counted as what it is, not OK
+                raise
             finally:
                 REQUESTS.labels(method, code).inc()
                 REQUEST_LATENCY.labels(method).observe(time.perf_counter() - start)
@@ -64,14 +67,13 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         self.registry = registry
 
     def Predict(self, request, context):
-        version, label = _spec_target(request.model_spec)
-        servable = self.registry.resolve(request.model_spec.name, version, label)
         try:
             inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
         except (TypeError, ValueError) as e:
             raise InvalidArgument(f"cannot read input tensor: {e}") from None
-        signature, outputs = servable.predict(request.model_spec.signature_name, inputs,
-                                              list(request.output_filter))
+        servable, signature, outputs = self.registry.predict(
+            request.model_spec.name, *_spec_target(request.model_spec),
+            request.model_spec.signature_name, inputs, list(request.output_filter))
         response = predict_pb2.PredictResponse()
         response.model_spec.name = servable.name
         response.model_spec.version.value = servable.version
@@ -108,7 +110,7 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
         State = get_model_status_pb2.ModelVersionStatus.State
         for v, state, message in self.registry.statuses(request.model_spec.name, version, label):
             status = response.model_version_status.add(version=v, state=State.Value(state))
-            status.status.error_code = 0 if not message else 13
+            status.status.error_code = numeric_code(LOAD_FAILURE if message else "OK")
             status.status.error_message = message
         return response
 

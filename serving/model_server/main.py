@@ -17,6 +17,7 @@ from concurrent import futures
 from dataclasses import dataclass
 
 from serving import tf_env
+from serving.model_server.errors import ServingError
 
 
 @dataclass(frozen=True)
@@ -95,49 +96,77 @@ def _metrics_path(cfg: ServerConfig) -> str | None:
     return (prometheus.path or "/monitoring/prometheus/metrics") if prometheus.enable else None
 
 
-def serve(cfg: ServerConfig) -> None:
-    import grpc
-    from werkzeug.serving import make_server
+class ModelServer:
+    """The server as a handle: start() loads the configured models, then opens the ports
+    and polls the file system in a thread; stop() shuts it down. `main` runs one until a
+    signal; tests run several in one process."""
 
-    from serving.client import MAX_MESSAGE_BYTES
-    from serving.model_server.grpc_api import ErrorMapping, add_services
-    from serving.model_server.registry import ModelRegistry
-    from serving.model_server.rest_api import create_rest_app
+    def __init__(self, cfg: ServerConfig):
+        from serving.model_server.registry import ModelRegistry
 
-    config, metrics_path = _initial_config(cfg), _metrics_path(cfg)
-    registry = ModelRegistry(warm_up=cfg.enable_model_warmup)
-    # Like tensorflow_model_server, load the configured models before opening the ports:
-    # a replica that restarts must not take requests for labels it has not set yet.
-    try:
-        registry.apply_config(config)
-    except Exception as e:  # noqa: BLE001 - a bad label at start-up is logged, as TF Serving does
-        logging.error("%s", e)
-    options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-               ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=cfg.grpc_max_threads),
-                         interceptors=[ErrorMapping()], options=options)
-    update_health = add_services(server, registry)
-    host = f"[{cfg.listen_address}]" if ":" in cfg.listen_address else cfg.listen_address
-    if server.add_insecure_port(f"{host}:{cfg.port}") == 0:
-        raise OSError(f"cannot listen on gRPC {host}:{cfg.port}")
-    server.start()
-    rest = None
-    if cfg.rest_api_port:
-        rest = make_server(cfg.listen_address, cfg.rest_api_port, create_rest_app(registry, metrics_path),
-                           threaded=True)
-        threading.Thread(target=rest.serve_forever, daemon=True).start()
-    logging.info("gRPC on %s:%d, REST on %s", cfg.listen_address, cfg.port,
-                 cfg.rest_api_port or "off")
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    update_health()
-    while not stop.wait(cfg.file_system_poll_wait_seconds):
-        registry.sync()
-        update_health()
-    if rest:
-        rest.shutdown()
-    server.stop(grace=2).wait()
+        self.cfg = cfg
+        self.registry = ModelRegistry(warm_up=cfg.enable_model_warmup)
+        self.grpc_port, self.rest_port = cfg.port, cfg.rest_api_port
+        self._stop = threading.Event()
+        self._grpc = self._rest = self._poller = None
+
+    @property
+    def grpc_target(self) -> str:
+        return f"{self.cfg.listen_address}:{self.grpc_port}"
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.cfg.listen_address}:{self.rest_port}"
+
+    def start(self) -> ModelServer:
+        import grpc
+        from werkzeug.serving import make_server
+
+        from serving.client import MAX_MESSAGE_BYTES
+        from serving.model_server.grpc_api import ErrorMapping, add_services
+        from serving.model_server.rest_api import create_rest_app
+
+        config, metrics_path = _initial_config(self.cfg), _metrics_path(self.cfg)
+        # Like tensorflow_model_server, load the configured models before opening the
+        # ports: a replica that restarts must not take requests for labels it has not set.
+        try:
+            self.registry.apply_config(config)
+        except ServingError as e:  # a bad label at start-up is logged, as TF Serving does
+            logging.error("%s", e)
+        options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                   ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
+        self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=self.cfg.grpc_max_threads),
+                                 interceptors=[ErrorMapping()], options=options)
+        update_health = add_services(self._grpc, self.registry)
+        host = self.cfg.listen_address
+        self.grpc_port = self._grpc.add_insecure_port(
+            f"[{host}]:{self.cfg.port}" if ":" in host else f"{host}:{self.cfg.port}")
+        if self.grpc_port == 0:
+            raise OSError(f"cannot listen on gRPC {host}:{self.cfg.port}")
+        self._grpc.start()
+        if self.cfg.rest_api_port:
+            self._rest = make_server(host, self.cfg.rest_api_port,
+                                     create_rest_app(self.registry, metrics_path), threaded=True)
+            threading.Thread(target=self._rest.serve_forever, daemon=True).start()
+        logging.info("gRPC on %s:%d, REST on %s", host, self.grpc_port, self.rest_port or "off")
+        self._poller = threading.Thread(target=self._poll, args=(update_health,), daemon=True)
+        self._poller.start()
+        return self
+
+    def _poll(self, update_health) -> None:
+        while not self._stop.wait(self.cfg.file_system_poll_wait_seconds):
+            self.registry.sync()
+            update_health()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._poller:
+            self._poller.join()
+        if self._rest:
+            self._rest.shutdown()
+            self._rest.server_close()
+        if self._grpc:
+            self._grpc.stop(grace=2).wait()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,8 +179,13 @@ def main(argv: list[str] | None = None) -> int:
     from serving.config_files import ConfigError
 
     try:
-        serve(cfg)
+        server = ModelServer(cfg).start()
     except (ConfigError, OSError) as e:
         print(f"model-server: error: {e}", file=sys.stderr)
         return 2
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
     return 0

@@ -138,6 +138,17 @@ class ModelRegistry:
                 raise Unavailable(f"model {name} has no version available yet")
             return state.loaded[max(state.loaded)]
 
+    def predict(self, name: str, version: int | None, label: str | None, signature_name: str,
+                inputs, output_filter=()) -> tuple[Servable, str, dict]:
+        """The one predict path of both transports: resolve the version, name a lone
+        unnamed input (REST's {"instances": [...]}), run the signature. `inputs` is
+        {alias: numpy array} or one array; returns (servable, signature, {alias: array})."""
+        servable = self.resolve(name, version, label)
+        if not isinstance(inputs, dict):
+            inputs = {servable.only_input(signature_name): inputs}
+        signature, outputs = servable.predict(signature_name, inputs, output_filter)
+        return servable, signature, outputs
+
     def statuses(self, name: str, version: int | None = None,
                  label: str | None = None) -> list[tuple[int, str, str]]:
         """[(version, state, error message)] as GetModelStatus reports them."""

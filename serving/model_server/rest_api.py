@@ -16,13 +16,11 @@ import numpy as np
 from flask import Flask, Response, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from serving.model_server.errors import InvalidArgument, NotFound, ServingError
+from serving.model_server.errors import LOAD_FAILURE, InvalidArgument, NotFound, ServingError
 from serving.model_server.registry import ModelRegistry
 
 _PATH = re.compile(r"^(?P<name>[^/:]+)(?:/versions/(?P<version>\d+)|/labels/(?P<label>[^/:]+))?"
                    r"(?P<verb>:predict)?$")
-_HTTP_STATUS = {"NOT_FOUND": 404, "INVALID_ARGUMENT": 400, "UNAVAILABLE": 503,
-                "FAILED_PRECONDITION": 400}
 
 
 def _decode(value):
@@ -40,16 +38,16 @@ def _encode(alias: str, array: np.ndarray):
 
 
 def _inputs(body: dict) -> tuple[dict, bool]:
-    """Returns ({alias: array}, row format?) from a predict request body."""
+    """Returns ({alias: array} or one unnamed array, row format?) from a predict body."""
     if "instances" in body:
         rows = _decode(body["instances"])
         if rows and isinstance(rows[0], dict):
             return {k: np.array([r[k] for r in rows]) for k in rows[0]}, True
-        return {"__single__": np.array(rows)}, True
+        return np.array(rows), True
     if "inputs" in body:
         inputs = _decode(body["inputs"])
-        return (inputs and {k: np.array(v) for k, v in inputs.items()}
-                if isinstance(inputs, dict) else {"__single__": np.array(inputs)}), False
+        return ({k: np.array(v) for k, v in inputs.items()} if isinstance(inputs, dict)
+                else np.array(inputs)), False
     raise InvalidArgument('request body must have "instances" or "inputs"')
 
 
@@ -58,7 +56,7 @@ def create_rest_app(registry: ModelRegistry, metrics_path: str | None = None) ->
 
     @app.errorhandler(ServingError)
     def serving_error(e: ServingError):
-        return jsonify(error=str(e)), _HTTP_STATUS.get(e.code, 500)
+        return jsonify(error=str(e)), e.http_status
 
     @app.get("/v1/models/<path:rest>")
     def status(rest):
@@ -69,7 +67,7 @@ def create_rest_app(registry: ModelRegistry, metrics_path: str | None = None) ->
         rows = registry.statuses(m["name"], version, m["label"])
         return jsonify(model_version_status=[
             {"version": str(v), "state": state,
-             "status": {"error_code": "OK" if not msg else "UNKNOWN", "error_message": msg}}
+             "status": {"error_code": LOAD_FAILURE if msg else "OK", "error_message": msg}}
             for v, state, msg in rows])
 
     @app.post("/v1/models/<path:rest>")
@@ -80,16 +78,9 @@ def create_rest_app(registry: ModelRegistry, metrics_path: str | None = None) ->
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             raise InvalidArgument("request body must be a JSON object")
-        servable = registry.resolve(m["name"], int(m["version"]) if m["version"] else None,
-                                    m["label"])
         inputs, rows = _inputs(body)
-        if "__single__" in inputs:
-            name, _ = servable.signature(body.get("signature_name", ""))
-            aliases = list(servable.signature_defs[name].inputs)
-            if len(aliases) != 1:
-                raise InvalidArgument("this signature has several inputs: name them")
-            inputs = {aliases[0]: inputs.pop("__single__")}
-        _, outputs = servable.predict(body.get("signature_name", ""), inputs)
+        _, _, outputs = registry.predict(m["name"], int(m["version"]) if m["version"] else None,
+                                         m["label"], body.get("signature_name", ""), inputs)
         encoded = {k: _encode(k, v) for k, v in outputs.items()}
         if rows:
             columns = list(zip(*encoded.values(), strict=True))

@@ -31,6 +31,13 @@ class Servable:
                            f"(model {self.name} version {self.version})")
         return name, self.model.signatures[name]
 
+    def only_input(self, signature_name: str) -> str:
+        """The alias of the signature's one input; InvalidArgument if it has several."""
+        aliases = list(self.signature_defs[self.signature(signature_name)[0]].inputs)
+        if len(aliases) != 1:
+            raise InvalidArgument("this signature has several inputs: name them")
+        return aliases[0]
+
     def predict(self, signature_name: str, inputs: dict, output_filter=()) -> tuple[str, dict]:
         """inputs {alias: numpy array} -> (signature name, {alias: numpy array})."""
         name, fn = self.signature(signature_name)
