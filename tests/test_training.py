@@ -6,15 +6,15 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import TINY_TRAIN_ARGS, write_image
-from training.train import main
-from training.transformer_net import (
+from training.fast_layers import (
+    BlockReflectionPad,
     DownsampleConv,
-    InstanceNorm,
-    ReflectionPad,
+    FastInstanceNorm,
     SpaceToDepthConv,
     UpsampleConv,
-    build_transformer,
 )
+from training.train import main
+from training.transformer_net import InstanceNorm, ReflectionPad, build_transformer
 
 
 def _train(style, photos, out, steps, *extra):
@@ -38,66 +38,90 @@ def _assert_computes(layer, weights, inputs, expected):
     np.testing.assert_allclose(np.asarray(layer(inputs)), expected, atol=1e-4)
 
 
+def _random(*shape, seed=0):
+    return np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+
+
+def _plain_conv(x, filters, kernel, **kwargs):
+    """A plain Keras Conv2D with a random bias, and what it computes on x."""
+    conv = keras.layers.Conv2D(filters, kernel, bias_initializer="random_normal", **kwargs)
+    return conv, np.asarray(conv(x))
+
+
 @pytest.mark.parametrize("block", [2, 4])
-def test_space_to_depth_conv_equals_the_direct_conv(block):
-    x = np.random.default_rng(0).normal(size=(2, 24, 16, 5)).astype(np.float32)
-    direct = SpaceToDepthConv(3, 9, block=1)
+def test_space_to_depth_conv_equals_the_plain_conv(block):
+    x = _random(2, 24, 16, 5)
+    plain, expected = _plain_conv(x, 3, 9)
     blocked = SpaceToDepthConv(3, 9, block=block)
-    expected = np.asarray(direct(x))
     blocked.build(x.shape)
-    blocked.set_weights([np.random.default_rng(1).normal(size=w.shape) for w in direct.get_weights()])
+    blocked.set_weights([_random(*w.shape, seed=1) for w in plain.get_weights()])
     assert not np.allclose(np.asarray(blocked(x)), expected), "weights must matter"
     assert expected.shape == (2, 16, 8, 3)
-    _assert_computes(blocked, direct.get_weights(), x, expected)
+    _assert_computes(blocked, plain.get_weights(), x, expected)
 
 
-@pytest.mark.parametrize("subpixel", [True, False])
-def test_upsample_conv_equals_upsampling_padding_and_a_conv(subpixel):
-    x = np.random.default_rng(0).normal(size=(2, 7, 10, 5)).astype(np.float32)
-    conv = keras.layers.Conv2D(6, 3, bias_initializer="random_normal")
-    upsampled = np.repeat(np.repeat(x, 2, axis=1), 2, axis=2)
-    expected = np.asarray(conv(np.pad(upsampled, [(0, 0), (1, 1), (1, 1), (0, 0)], "reflect")))
+def test_space_to_depth_conv_reads_and_writes_blocks():
+    x = _random(1, 16, 12, 3)
+    plain, expected = _plain_conv(x, 4, 9)
+    _assert_computes(SpaceToDepthConv(4, 9, blocked_output=True), plain.get_weights(), x,
+                     tf.nn.space_to_depth(expected, 2))
+    x = _random(1, 16, 12, 4)
+    plain, expected = _plain_conv(x, 3, 9)
+    _assert_computes(SpaceToDepthConv(3, 9, blocked_input=True), plain.get_weights(),
+                     tf.nn.space_to_depth(x, 2), expected)
+
+
+@pytest.mark.parametrize("interleave", [True, False])
+def test_upsample_conv_equals_upsampling_padding_and_a_conv(interleave):
+    x = _random(2, 7, 10, 5)
+    upsampled = keras.layers.UpSampling2D(2, interpolation="nearest")(x)
+    conv, expected = _plain_conv(ReflectionPad(1)(upsampled), 6, 3)
     assert expected.shape == (2, 14, 20, 6)
-    _assert_computes(UpsampleConv(6, subpixel=subpixel), conv.get_weights(), x, expected)
+    if not interleave:
+        expected = tf.nn.space_to_depth(expected, 2)
+    _assert_computes(UpsampleConv(6, interleave=interleave), conv.get_weights(), x, expected)
 
 
-@pytest.mark.parametrize("blocked_input", [False, True])
-def test_downsample_conv_equals_padding_and_a_strided_conv(blocked_input):
-    x = np.random.default_rng(0).normal(size=(2, 10, 14, 5)).astype(np.float32)
-    conv = keras.layers.Conv2D(6, 3, strides=2, bias_initializer="random_normal")
-    expected = np.asarray(conv(np.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)], "reflect")))
-    inputs = tf.nn.space_to_depth(x, 2) if blocked_input else x
+def test_downsample_conv_equals_padding_and_a_strided_conv():
+    x = _random(2, 10, 14, 5)
+    conv, expected = _plain_conv(ReflectionPad(1)(x), 6, 3, strides=2)
     assert expected.shape == (2, 5, 7, 6)
-    _assert_computes(DownsampleConv(6, blocked_input=blocked_input), conv.get_weights(), inputs,
-                     expected)
+    _assert_computes(DownsampleConv(6), conv.get_weights(), tf.nn.space_to_depth(x, 2), expected)
 
 
-def test_space_to_depth_conv_can_stay_on_blocks():
-    x = np.random.default_rng(0).normal(size=(1, 16, 12, 3)).astype(np.float32)
-    direct = SpaceToDepthConv(4, 9, block=1, bias_initializer="random_normal")
-    expected = tf.nn.space_to_depth(direct(x), 2)
-    _assert_computes(SpaceToDepthConv(4, 9, block=2, blocked_output=True), direct.get_weights(),
-                     x, expected)
+@pytest.mark.parametrize("pad", [2, 4])
+def test_block_reflection_pad_pads_the_image_it_shows(pad):
+    pixels = _random(2, 10, 14, 3)
+    expected = tf.nn.space_to_depth(ReflectionPad(pad)(pixels), 2)
+    np.testing.assert_allclose(BlockReflectionPad(pad)(tf.nn.space_to_depth(pixels, 2)), expected)
 
 
-@pytest.mark.parametrize("layer", [ReflectionPad(4), ReflectionPad(2), InstanceNorm()])
-def test_layers_on_2x2_blocks_compute_what_they_do_on_pixels(layer):
-    pixels = np.random.default_rng(0).normal(size=(2, 10, 14, 3)).astype(np.float32) * 7 + 3
-    expected = tf.nn.space_to_depth(layer(pixels), 2)
-    blocked = type(layer).from_config({**layer.get_config(), "block": 2})
-    np.testing.assert_allclose(blocked(tf.nn.space_to_depth(pixels, 2)), expected, atol=1e-5)
-
-
-def test_reflection_pad_on_blocks_needs_whole_blocks():
+def test_block_reflection_pad_needs_whole_blocks():
     with pytest.raises(ValueError, match="even pad"):
-        ReflectionPad(3, block=2)
+        BlockReflectionPad(3)
 
 
-def test_the_fast_layers_compute_the_textbook_network():
-    fast, textbook = build_transformer("fast"), build_transformer("fast", textbook=True)
-    textbook.set_weights(fast.get_weights())
+@pytest.mark.parametrize("batch,block", [(1, 1), (2, 1), (1, 2), (2, 2)])
+def test_fast_instance_norm_equals_instance_norm(batch, block):
+    # Alone an image runs on the fused batch-norm kernel, in a batch on per-image moments.
+    pixels = _random(batch, 8, 6, 3) * 20 + 5
+    plain = InstanceNorm()
+    plain.build(pixels.shape)
+    plain.set_weights([_random(3, seed=1), _random(3, seed=2)])
+    expected = np.asarray(plain(pixels))
+    inputs = tf.nn.space_to_depth(pixels, 2) if block == 2 else pixels
+    if block == 2:
+        expected = tf.nn.space_to_depth(expected, 2)
+    _assert_computes(FastInstanceNorm(block=block), plain.get_weights(), inputs, expected)
+
+
+def test_the_fast_network_computes_the_paper_network():
+    fast, paper = build_transformer("fast"), build_transformer("fast", textbook=True)
+    assert [layer.name for layer in fast.layers if layer.weights] == \
+        [layer.name for layer in paper.layers if layer.weights]
+    paper.set_weights(fast.get_weights())
     x = np.random.default_rng(0).uniform(0, 255, (1, 45, 38, 3)).astype(np.float32)
-    np.testing.assert_allclose(np.asarray(fast(x)), np.asarray(textbook(x)), atol=1e-3)
+    np.testing.assert_allclose(np.asarray(fast(x)), np.asarray(paper(x)), atol=1e-3)
 
 
 def test_space_to_depth_conv_refuses_what_it_cannot_compute():
@@ -113,15 +137,11 @@ def test_instance_norm_normalizes_each_channel_of_each_image():
     np.testing.assert_allclose(y.std(axis=(1, 2)), 1, atol=1e-3)
 
 
-@pytest.mark.parametrize("block", [1, 2])
-def test_instance_norm_gives_an_image_alone_what_it_gives_it_in_a_batch(block):
-    # Alone it runs on the fused batch-norm kernel, in a batch on per-image moments.
-    rng = np.random.default_rng(0)
-    x = (rng.normal(size=(2, 8, 6, 3 * block**2)) * 20 + 5).astype(np.float32)
-    layer = InstanceNorm(block=block)
-    layer.build(x.shape)
-    layer.set_weights([rng.normal(size=3), rng.normal(size=3)])
-    np.testing.assert_allclose(layer(x[1:]), np.asarray(layer(x))[1:], atol=1e-4)
+def test_bundled_weights_load_into_the_network():
+    from pathlib import Path
+
+    for weights in sorted(Path("styles").glob("*/transformer.weights.h5")):
+        build_transformer("fast").load_weights(str(weights))
 
 
 def test_training_lowers_the_loss_and_writes_a_run(tmp_path, style_image, photo_dir):
