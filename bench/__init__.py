@@ -1,1 +1,1 @@
-"""Benchmarks (`make bench`): numbers for the README, measured, never asserted in tests."""
+"""Benchmarks (`make bench`): numbers for docs/benchmarks.md, measured, never asserted in tests."""

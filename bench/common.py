@@ -38,7 +38,7 @@ def p99_ms(values: list[float]) -> float:
 
 
 # The instruction sets that decide which kernels and precisions pay off on a CPU: oneDNN
-# and bfloat16 (README, Benchmarks).
+# and bfloat16 (docs/benchmarks.md).
 ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
 
 

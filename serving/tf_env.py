@@ -1,6 +1,6 @@
 """The TensorFlow settings of every process that serves a model: the model servers (ours
 here, TF Serving's container in k8s/base/model-server.yaml), export and the benchmarks.
-Training leaves them alone: it gained nothing from the allocator (README, Benchmarks).
+Training leaves them alone: it gained nothing from the allocator (docs/benchmarks.md).
 TensorFlow reads them from the environment when it first needs them, so `apply()` must
 run before the first tensor is made; what the caller's environment already sets wins."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ TF_ENV = {
     # TensorFlow's default CPU allocator hands buffers above its pool's size back to the
     # OS, so each large activation is fresh memory the kernel has to fault in and zero:
     # about 16,800 page faults per 512 px image, 10-15 % of the `fast` model's time on
-    # the 2-vCPU machine of the README's benchmark. The BFC allocator keeps and reuses them.
+    # the 2-vCPU machine of docs/benchmarks.md. The BFC allocator keeps and reuses them.
     "TF_CPU_ALLOCATOR_USE_BFC": "true",
 }
 
