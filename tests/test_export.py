@@ -125,7 +125,7 @@ def test_bundled_styles_export_once_with_a_models_config(tmp_path, trained_run, 
     assert dict(entry.version_labels) == {"stable": 1}
 
 
-def test_bundled_export_keeps_what_a_rollout_set(tmp_path, trained_run):
+def test_bundled_export_keeps_what_a_rollout_set(tmp_path, trained_run, model_repo):
     import shutil
 
     from export.bundled_styles import main as bundled_main
@@ -135,7 +135,9 @@ def test_bundled_export_keeps_what_a_rollout_set(tmp_path, trained_run):
         for f in ("run.json", "transformer.weights.h5"):
             shutil.copy(trained_run / f, tmp_path / "styles" / name / f)
     repo, args = tmp_path / "repo", ["--styles", str(tmp_path / "styles"), "--repo", str(tmp_path / "repo")]
+    shutil.copytree(model_repo / "tiny", repo / "alpha")  # exported already: not again
     assert bundled_main(args) == 0
+    assert sorted(p.name for p in (repo / "alpha").iterdir()) == ["1"]
     shutil.copytree(repo / "alpha" / "1", repo / "alpha" / "2")
     # alpha after `rollout publish` + `rollback`; beta as an older `make models` wrote it.
     rolled_out = (f'model_config_list {{ config {{ name: "alpha" base_path: "{repo / "alpha"}" '
