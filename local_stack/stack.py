@@ -9,11 +9,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import grpc
-
 from local_stack.launch import LaunchConfig, gateway_command, model_server_command
 from local_stack.supervisor import Child, Supervisor
-from serving.client import ModelServerClient
 
 
 @dataclass(frozen=True)
@@ -57,6 +54,12 @@ class LocalStack:
         """True when every model has an AVAILABLE version on every replica and the
         gateway's /readyz answers: every style can be picked (/readyz is ready as soon as
         one style is)."""
+        # Imported here, not at the top: the client's protos import TensorFlow (seconds),
+        # which `make run` then does while its children start, not before.
+        import grpc
+
+        from serving.client import ModelServerClient
+
         try:
             for replica in self.replicas:
                 client = ModelServerClient(replica, timeout=2.0)

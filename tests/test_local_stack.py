@@ -181,7 +181,11 @@ def test_rollout_and_rollback_change_what_the_site_serves(stack, photo, model_re
         return rollout([*args, "--model", "tiny", "--replicas", ",".join(stack.replicas),
                         "--config", str(stack.repo / MODELS_CONFIG), "--wait", "60"])
 
-    assert stack.stylize(photo).headers["X-Model-Version"] == "1"
+    first = stack.stylize(photo)
+    assert first.headers["X-Model-Version"] == "1"
+    # Through the real gunicorn: no version banner, the security headers are there.
+    assert not any(c.isdigit() for c in first.headers.get("Server", ""))
+    assert "frame-ancestors 'none'" in first.headers["Content-Security-Policy"]
     assert rollout_cmd("publish", "--from", str(model_repo / "tiny" / "1")) == 0
     assert stack.stylize(photo).headers["X-Model-Version"] == "2"
     assert rollout_cmd("rollback") == 0
