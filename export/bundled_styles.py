@@ -14,6 +14,7 @@ from pathlib import Path
 from export.export_run import ExportConfig, export
 from serving.config_files import (
     MODELS_CONFIG,
+    ConfigError,
     ModelServerConfig,
     model_config_text,
     pin_model,
@@ -75,8 +76,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--styles", type=Path, default=Path("styles"), help="bundled styles folder")
     p.add_argument("--repo", type=Path, default=Path("model_repo"), help="model repository")
     args = p.parse_args(argv)
-    from serving.config_files import ConfigError
-
     try:
         names = export_missing(args.styles, args.repo)
     except (OSError, ValueError, ConfigError) as e:

@@ -46,7 +46,7 @@ class GatewayTarget:
 class GrpcTarget:
     def __init__(self, address: str, model: str, label: str | None, timeout: float):
         self.name = f"grpc://{address}/{model}"
-        self.model, self.label, self.timeout = model, label, timeout
+        self.model, self.label = model, label
         self.client = ModelServerClient(address, timeout)
 
     def send(self, image: bytes) -> None:
