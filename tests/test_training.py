@@ -13,8 +13,9 @@ from training.fast_layers import (
     SpaceToDepthConv,
     UpsampleConv,
 )
+from training.norms import InstanceNorm
 from training.train import main
-from training.transformer_net import InstanceNorm, ReflectionPad, build_transformer
+from training.transformer_net import ReflectionPad, build_transformer
 
 
 def _train(style, photos, out, steps, *extra):
@@ -122,6 +123,38 @@ def test_the_fast_network_computes_the_paper_network():
     paper.set_weights(fast.get_weights())
     x = np.random.default_rng(0).uniform(0, 255, (1, 45, 38, 3)).astype(np.float32)
     np.testing.assert_allclose(np.asarray(fast(x)), np.asarray(paper(x)), atol=1e-3)
+
+
+def test_the_multi_style_networks_agree_and_mix_styles():
+    fast = build_transformer("tiny", styles=3)
+    paper = build_transformer("tiny", textbook=True, styles=3)
+    # Distinct scales and shifts per style, so that the style weights matter.
+    fast.set_weights([w + np.random.default_rng(i).normal(0, 0.5, w.shape).astype(np.float32)
+                      for i, w in enumerate(fast.get_weights())])
+    paper.set_weights(fast.get_weights())
+    x = np.random.default_rng(0).uniform(0, 255, (1, 21, 30, 3)).astype(np.float32)
+
+    def run(net, weights):
+        return np.asarray(net({"image": x, "style_weights": np.array([weights], np.float32)}))
+
+    for weights in ([1, 0, 0], [0, 0, 1], [0.3, 0.7, 0]):
+        np.testing.assert_allclose(run(fast, weights), run(paper, weights), atol=5e-3)
+    assert np.abs(run(fast, [1, 0, 0]) - run(fast, [0, 1, 0])).max() > 1
+
+
+def test_conditional_instance_norm_with_one_hot_weights_is_that_styles_norm():
+    x = _random(2, 6, 5, 4) * 9 + 2
+    conditional = InstanceNorm(styles=3)
+    conditional.build(x.shape)
+    gammas, betas = _random(3, 4, seed=1), _random(3, 4, seed=2)
+    conditional.set_weights([gammas, betas])
+    plain = InstanceNorm()
+    plain.build(x.shape)
+    plain.set_weights([gammas[2], betas[2]])
+    one_hot = np.array([[0, 0, 1]] * 2, np.float32)
+    np.testing.assert_allclose(conditional(x, style_weights=one_hot), plain(x), atol=1e-5)
+    with pytest.raises(ValueError, match="style_weights"):
+        conditional(x)
 
 
 def test_space_to_depth_conv_refuses_what_it_cannot_compute():

@@ -21,6 +21,8 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
+from training.norms import InstanceNorm
+
 
 @keras.saving.register_keras_serializable(package="training")
 class BlockReflectionPad(layers.Layer):
@@ -65,49 +67,46 @@ def _reflect_blocks(x, blocks: int, axis: int):
 
 
 @keras.saving.register_keras_serializable(package="training")
-class FastInstanceNorm(layers.Layer):
-    """InstanceNorm; with block 2 on the blocked view (a channel's statistics then span
-    its four phases)."""
+class FastInstanceNorm(InstanceNorm):
+    """InstanceNorm (plain or conditional); with block 2 on the blocked view (a channel's
+    statistics then span its four phases)."""
 
-    def __init__(self, epsilon: float = 1e-5, block: int = 1, **kwargs):
-        super().__init__(**kwargs)
-        self.epsilon = epsilon
+    def __init__(self, epsilon: float = 1e-5, styles: int | None = None, block: int = 1, **kwargs):
+        super().__init__(epsilon, styles, **kwargs)
         self.block = block
 
-    def build(self, input_shape):
-        channels = input_shape[-1] // self.block**2
-        self.gamma = self.add_weight(shape=(channels,), initializer="ones", name="gamma")
-        self.beta = self.add_weight(shape=(channels,), initializer="zeros", name="beta")
+    def build(self, x_shape, style_weights_shape=None):
+        super().build((*x_shape[:-1], x_shape[-1] // self.block**2))
 
-    def call(self, x):
+    def call(self, x, style_weights=None):
         # For one image, instance norm is batch norm with the batch's own statistics, and
         # TensorFlow's fused batch-norm kernel computes it in one op: with oneDNN that
         # makes the whole network about 15 % faster. Only when the graph is built for
         # exactly one image (serving_default runs each request so): several would share
         # the kernel's statistics, and a runtime switch between the two costs half the gain.
-        return self._fused(x) if x.shape[0] == 1 else self._moments(x)
+        gamma, beta = self.scale_and_shift(style_weights)
+        return self._fused(x, gamma[0], beta[0]) if x.shape[0] == 1 else self._moments(x, gamma, beta)
 
-    def _fused(self, x):
+    def _fused(self, x, gamma, beta):
         shape = tf.shape(x)
         # The phases of the block view lie next to each other along the width.
-        image = tf.reshape(x, [1, shape[1], shape[2] * self.block**2, self.gamma.shape[0]])
+        image = tf.reshape(x, [1, shape[1], shape[2] * self.block**2, gamma.shape[-1]])
         normalized, _, _ = tf.compat.v1.nn.fused_batch_norm(
-            image, ops.cast(self.gamma, "float32"), ops.cast(self.beta, "float32"),
-            epsilon=self.epsilon, is_training=True)
+            image, gamma, beta, epsilon=self.epsilon, is_training=True)
         return tf.reshape(normalized, shape)
 
-    def _moments(self, x):
+    def _moments(self, x, gamma, beta):
         # Moments in float32 even under mixed precision, as in InstanceNorm.
         shape = ops.shape(x)
         x32 = ops.reshape(ops.cast(x, "float32"),
-                          [shape[0], shape[1], shape[2], self.block**2, self.gamma.shape[0]])
+                          [shape[0], shape[1], shape[2], self.block**2, gamma.shape[-1]])
         mean, variance = ops.moments(x32, axes=[1, 2, 3], keepdims=True)
-        scale = ops.rsqrt(variance + self.epsilon) * ops.cast(self.gamma, "float32")
-        shift = ops.cast(self.beta, "float32") - mean * scale
+        scale = ops.rsqrt(variance + self.epsilon) * gamma[:, None, None, None, :]
+        shift = beta[:, None, None, None, :] - mean * scale
         return ops.cast(ops.reshape(x32 * scale + shift, shape), x.dtype)
 
     def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon, "block": self.block}
+        return {**super().get_config(), "block": self.block}
 
 
 class _BlockViewConv(layers.Conv2D):

@@ -27,6 +27,7 @@ import keras
 from keras import layers, ops
 
 from training import fast_layers as fast
+from training.norms import InstanceNorm
 
 
 @dataclass(frozen=True)
@@ -65,31 +66,6 @@ class ReflectionPad(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="training")
-class InstanceNorm(layers.Layer):
-    """Normalizes each channel of each image over height and width, then scales and shifts."""
-
-    def __init__(self, epsilon: float = 1e-5, **kwargs):
-        super().__init__(**kwargs)
-        self.epsilon = epsilon
-
-    def build(self, input_shape):
-        self.gamma = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="gamma")
-        self.beta = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="beta")
-
-    def call(self, x):
-        # Moments in float32 even under mixed precision: in float16 a variance of
-        # activations in the hundreds loses precision or overflows.
-        x32 = ops.cast(x, "float32")
-        mean, variance = ops.moments(x32, axes=[1, 2], keepdims=True)
-        scale = ops.rsqrt(variance + self.epsilon) * ops.cast(self.gamma, "float32")
-        shift = ops.cast(self.beta, "float32") - mean * scale
-        return ops.cast(x32 * scale + shift, x.dtype)
-
-    def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}
-
-
-@keras.saving.register_keras_serializable(package="training")
 class PadToMultiple(layers.Layer):
     """Reflect-pads bottom/right so height and width become multiples of `multiple`."""
 
@@ -116,98 +92,121 @@ class CropLike(layers.Layer):
         return x[:, : shape[1], : shape[2], :]
 
 
+def normalize(x, name: str, style=None, norm=InstanceNorm, **kwargs):
+    """norm(x); with `style` = (number of styles, style_weights tensor [N, styles]) the
+    conditional form, mixing the styles' scales and shifts by the weights."""
+    if style is None:
+        return norm(name=name, **kwargs)(x)
+    styles, weights = style
+    return norm(styles=styles, name=name, **kwargs)(x, style_weights=weights)
+
+
 def conv_layer(x, filters: int, kernel: int, name: str, stride: int = 1, relu: bool = True,
-               norm=InstanceNorm):
+               norm=InstanceNorm, style=None):
     """Reflection padding, convolution, instance norm, ReLU: the paper's building block."""
     x = ReflectionPad(kernel // 2, name=f"{name}_pad")(x)
     x = layers.Conv2D(filters, kernel, strides=stride, name=f"{name}_conv")(x)
-    x = norm(name=f"{name}_in")(x)
+    x = normalize(x, f"{name}_in", style, norm)
     return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
-def residual_block(x, filters: int, name: str, norm=InstanceNorm):
+def residual_block(x, filters: int, name: str, norm=InstanceNorm, style=None):
     """Two 3x3 conv layers, the second without ReLU, added to the input."""
-    y = conv_layer(x, filters, 3, f"{name}_a", norm=norm)
-    y = conv_layer(y, filters, 3, f"{name}_b", relu=False, norm=norm)
+    y = conv_layer(x, filters, 3, f"{name}_a", norm=norm, style=style)
+    y = conv_layer(y, filters, 3, f"{name}_b", relu=False, norm=norm, style=style)
     return layers.Add(name=f"{name}_add")([x, y])
 
 
-def upsample_layer(x, filters: int, name: str):
+def upsample_layer(x, filters: int, name: str, style=None):
     """Nearest-neighbour 2x upsampling, then a conv layer (no checkerboards)."""
     x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_upsample")(x)
-    return conv_layer(x, filters, 3, name)
+    return conv_layer(x, filters, 3, name, style=style)
 
 
-def to_pixels(x, inputs, preset: str) -> keras.Model:
+def network_inputs(styles: int | None):
+    """(model inputs, image input, style): the image alone, or with `styles` also the
+    style weights [N, styles] that every norm layer is conditioned on."""
+    image = keras.Input(shape=(None, None, 3), name="image")
+    if not styles:
+        return image, image, None
+    weights = keras.Input(shape=(styles,), name="style_weights")
+    return {"image": image, "style_weights": weights}, image, (styles, weights)
+
+
+def to_pixels(x, inputs, image, preset: str) -> keras.Model:
     """The output head: a sigmoid keeps the output in range without the flat gradients of
     clipping; scaled to 0..255 and cropped back to the input's size."""
     x = layers.Activation("sigmoid", dtype="float32", name="out_sigmoid")(x)
     x = layers.Rescaling(255.0, dtype="float32", name="to_pixels")(x)
-    outputs = CropLike(name="crop", dtype="float32")(x, inputs)
+    outputs = CropLike(name="crop", dtype="float32")(x, image)
     return keras.Model(inputs, outputs, name=f"transformer_{preset}")
 
 
-def build_paper_network(shape: Preset, preset: str) -> keras.Model:
+def build_paper_network(shape: Preset, preset: str, styles: int | None = None) -> keras.Model:
     c1, c2, c3 = shape.channels
-    inputs = keras.Input(shape=(None, None, 3), name="image")
-    x = PadToMultiple(4, name="pad_to_4")(inputs)
+    inputs, image, style = network_inputs(styles)
+    x = PadToMultiple(4, name="pad_to_4")(image)
     x = layers.Rescaling(1.0 / 255.0, name="to_unit")(x)
-    x = conv_layer(x, c1, 9, "down1")
-    x = conv_layer(x, c2, 3, "down2", stride=2)
-    x = conv_layer(x, c3, 3, "down3", stride=2)
+    x = conv_layer(x, c1, 9, "down1", style=style)
+    x = conv_layer(x, c2, 3, "down2", stride=2, style=style)
+    x = conv_layer(x, c3, 3, "down3", stride=2, style=style)
     for i in range(shape.residual_blocks):
-        x = residual_block(x, c3, f"res{i + 1}")
-    x = upsample_layer(x, c2, "up1")
-    x = upsample_layer(x, c1, "up2")
+        x = residual_block(x, c3, f"res{i + 1}", style=style)
+    x = upsample_layer(x, c2, "up1", style=style)
+    x = upsample_layer(x, c1, "up2", style=style)
     x = ReflectionPad(4, name="out_pad")(x)
     x = layers.Conv2D(3, 9, name="out_conv")(x)
-    return to_pixels(x, inputs, preset)
+    return to_pixels(x, inputs, image, preset)
 
 
-def build_fast_network(shape: Preset, preset: str) -> keras.Model:
+def build_fast_network(shape: Preset, preset: str, styles: int | None = None) -> keras.Model:
     """build_paper_network in the forms of training/fast_layers.py. The full-resolution
     stages stay on the 2x2 blocked view, which the 9x9 convolutions want (their few
     channels leave the vector units idle): going between views costs a full pass each time,
     so the first stage ends in one and the last starts in one. The padded size is a
     multiple of 4 + 8, so of the block, 2. Same layer names and weights, in the same order."""
     c1, c2, c3 = shape.channels
-    inputs = keras.Input(shape=(None, None, 3), name="image")
-    x = PadToMultiple(4, name="pad_to_4")(inputs)
+    inputs, image, style = network_inputs(styles)
+    norm = fast.FastInstanceNorm
+    x = PadToMultiple(4, name="pad_to_4")(image)
     x = layers.Rescaling(1.0 / 255.0, name="to_unit")(x)
     x = ReflectionPad(4, name="down1_pad")(x)
     x = fast.SpaceToDepthConv(c1, 9, blocked_output=True, name="down1_conv")(x)
-    x = _fast_norm(x, "down1", block=2)
-    x = _fast_norm(fast.DownsampleConv(c2, name="down2_conv")(x), "down2")
-    x = conv_layer(x, c3, 3, "down3", stride=2, norm=fast.FastInstanceNorm)
+    x = _relu(normalize(x, "down1_in", style, norm, block=2), "down1")
+    x = fast.DownsampleConv(c2, name="down2_conv")(x)
+    x = _relu(normalize(x, "down2_in", style, norm), "down2")
+    x = conv_layer(x, c3, 3, "down3", stride=2, norm=norm, style=style)
     for i in range(shape.residual_blocks):
-        x = residual_block(x, c3, f"res{i + 1}", norm=fast.FastInstanceNorm)
-    x = _fast_norm(fast.UpsampleConv(c2, name="up1_conv")(x), "up1")
-    x = _fast_norm(fast.UpsampleConv(c1, interleave=False, name="up2_conv")(x), "up2", block=2)
+        x = residual_block(x, c3, f"res{i + 1}", norm=norm, style=style)
+    x = _relu(normalize(fast.UpsampleConv(c2, name="up1_conv")(x), "up1_in", style, norm), "up1")
+    x = fast.UpsampleConv(c1, interleave=False, name="up2_conv")(x)
+    x = _relu(normalize(x, "up2_in", style, norm, block=2), "up2")
     x = fast.BlockReflectionPad(4, name="out_pad")(x)
     x = fast.SpaceToDepthConv(3, 9, blocked_input=True, name="out_conv")(x)
-    return to_pixels(x, inputs, preset)
+    return to_pixels(x, inputs, image, preset)
 
 
-def _fast_norm(x, name: str, block: int = 1):
-    x = fast.FastInstanceNorm(block=block, name=f"{name}_in")(x)
+def _relu(x, name: str):
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
 def build_transformer(preset: str = "fast", textbook: bool = False,
-                      dtype_policy: str | None = None) -> keras.Model:
+                      dtype_policy: str | None = None, styles: int | None = None) -> keras.Model:
     """Returns the transform net for a named preset: [N,H,W,3] float 0..255 -> same.
 
-    `textbook` builds the paper's layers (build_paper_network); otherwise the CPU-fast
-    forms of training/fast_layers.py (build_fast_network): the same network, the same
-    weights in the same order. `dtype_policy` ("mixed_float16", "mixed_bfloat16", ...)
-    overrides Keras' global policy for this model only; the output stays float32 either
-    way."""
+    With `styles` (the multi-style network of Dumoulin et al. 2017) it takes
+    {"image": [N,H,W,3], "style_weights": [N, styles]} and paints each image in the mix of
+    styles its weights give. `textbook` builds the paper's layers (build_paper_network);
+    otherwise the CPU-fast forms of training/fast_layers.py (build_fast_network): the same
+    network, the same weights in the same order. `dtype_policy` ("mixed_float16",
+    "mixed_bfloat16", ...) overrides Keras' global policy for this model only; the output
+    stays float32 either way."""
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     build = build_paper_network if textbook else build_fast_network
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(dtype_policy or previous)
     try:
-        return build(PRESETS[preset], preset)
+        return build(PRESETS[preset], preset, styles)
     finally:
         keras.mixed_precision.set_global_policy(previous)
