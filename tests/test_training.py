@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 from tests.conftest import TINY_TRAIN_ARGS, write_image
 from training.fast_layers import (
@@ -258,3 +259,32 @@ def test_help_explains_every_option(capsys):
     for option in ("--style", "--content-dir", "--steps", "--minutes", "--vgg-weights",
                    "--tv-weight", "--checkpoint-every"):
         assert option in out
+
+
+def test_several_paintings_train_one_multi_style_network(tmp_path, photo_dir, capsys):
+    paintings = tmp_path / "paintings"
+    for i, name in enumerate(("b.png", "a.jpg", "c.png")):
+        write_image(paintings / name, size=(72, 64), seed=10 + i)
+    (paintings / "notes.txt").write_text("not a painting")
+    out = tmp_path / "run"
+    assert _train(paintings, photo_dir, out, 6, "--preview-every", "3") == 0
+    info = json.loads((out / "run.json").read_text())
+    assert info["styles"] == ["a.jpg", "b.png", "c.png"] and info["style"] is None
+    # The preview shows the photo in every painting, side by side.
+    preview = Image.open(sorted((out / "previews").iterdir())[-1])
+    assert preview.size == (3 * 64, 48)  # the 64 x 48 preview photo, three times
+    from training.run_dir import load_transformer
+
+    net, _ = load_transformer(out)
+    x = np.full((1, 32, 32, 3), 128, np.float32)
+    painted = [np.asarray(net({"image": x, "style_weights": np.eye(3, dtype=np.float32)[[s]]}))
+               for s in range(3)]
+    assert painted[0].shape == (1, 32, 32, 3)
+    # Resuming with other paintings is refused; exporting is refused clearly for now.
+    write_image(paintings / "d.png", seed=20)
+    assert _train(paintings, photo_dir, out, 8) == 2
+    assert "paintings" in capsys.readouterr().err
+    from export.export_run import main as export_main
+
+    assert export_main([str(out), "--repo", str(tmp_path / "repo"), "--name", "multi"]) == 1
+    assert "multi-style run" in capsys.readouterr().err

@@ -62,8 +62,10 @@ class Summaries(keras.callbacks.Callback):
             self.write_preview(step)
 
     def write_preview(self, step: int) -> None:
-        stylized = self.model.transformer(self.preview_photo, training=False)
-        pixels = np.clip(np.asarray(stylized)[0], 0, 255).astype(np.uint8)
+        """The preview photo in every painting of the run, side by side."""
+        painted = [np.asarray(self.model(self.preview_photo, style=style, training=False))[0]
+                   for style in range(self.model.styles)]
+        pixels = np.clip(np.concatenate(painted, axis=1), 0, 255).astype(np.uint8)
         self.preview_dir.mkdir(parents=True, exist_ok=True)
         Image.fromarray(pixels).save(self.preview_dir / f"step_{step:06d}.jpg", quality=90)
         with self.writer.as_default(step=step):

@@ -27,7 +27,7 @@ def _losses(model_dir: Path, style_images: Path, photos: list[np.ndarray]):
     losses = LossConfig(**info["losses"])
     style = load_rgb(style_images / info["style"], long_side=info["style_size"])
     model = StyleTransferModel(transformer, build_loss_network(losses.vgg_layers),
-                               style.astype(np.float32), losses)
+                               [style.astype(np.float32)], losses)
     outputs, content, style_loss = [], [], []
     for photo in photos:
         batch = photo[None].astype(np.float32)

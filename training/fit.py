@@ -31,10 +31,12 @@ def _device_setup(cfg) -> tuple[contextlib.AbstractContextManager, bool, bool]:
     return scope, mixed, xla
 
 
-def _build(cfg, style: np.ndarray, mixed: bool, xla: bool) -> tuple[StyleTransferModel, keras.Model]:
-    transformer = build_transformer(cfg.preset)
+def _build(cfg, styles: list[np.ndarray], mixed: bool,
+           xla: bool) -> tuple[StyleTransferModel, keras.Model]:
+    transformer = build_transformer(cfg.preset, styles=len(styles) if len(styles) > 1 else None)
     loss_network = build_loss_network(cfg.losses.vgg_layers, cfg.vgg_weights, cfg.vgg_sha256)
-    model = StyleTransferModel(transformer, loss_network, style.astype(np.float32), cfg.losses)
+    model = StyleTransferModel(transformer, loss_network,
+                               [s.astype(np.float32) for s in styles], cfg.losses)
     optimizer = keras.optimizers.Adam(cfg.learning_rate)
     if mixed:
         optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
@@ -44,18 +46,18 @@ def _build(cfg, style: np.ndarray, mixed: bool, xla: bool) -> tuple[StyleTransfe
     return model, transformer
 
 
-def fit(cfg, style: np.ndarray, photos: list[str], preview: np.ndarray, info: dict) -> None:
+def fit(cfg, styles: list[np.ndarray], photos: list[str], preview: np.ndarray, info: dict) -> None:
     """Trains until cfg.steps or cfg.minutes, checkpointing into cfg.out."""
     cfg.out.mkdir(parents=True, exist_ok=True)
     scope, mixed, xla = _device_setup(cfg)
     with scope:
-        model, transformer = _build(cfg, style, mixed, xla)
+        model, transformer = _build(cfg, styles, mixed, xla)
     checkpoint = tf.train.Checkpoint(transformer=transformer, optimizer=model.optimizer)
     manager = tf.train.CheckpointManager(checkpoint, cfg.out / "checkpoints", max_to_keep=2)
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).expect_partial()
     start = int(model.optimizer.iterations.numpy())
-    print(f"train: {len(photos)} photos, preset {cfg.preset}, "
+    print(f"train: {len(styles)} painting(s), {len(photos)} photos, preset {cfg.preset}, "
           f"{'resuming at step ' + str(start) if start else 'starting'} -> {cfg.steps} steps")
     if start >= cfg.steps:
         return

@@ -38,10 +38,14 @@ class LossConfig:
 
 
 class StyleTransferModel(keras.Model):
-    """Wraps a transform net; `fit()` on batches of RGB [N,H,W,3] float photos in 0..255."""
+    """Wraps a transform net; `fit()` on batches of RGB [N,H,W,3] float photos in 0..255.
+
+    With several paintings the transform net is the multi-style one
+    (build_transformer(styles=N)): each step trains one painting, drawn at random, whose
+    scales and shifts the one-hot style weights select (Dumoulin et al. 2017)."""
 
     def __init__(self, transformer: keras.Model, loss_network: keras.Model,
-                 style_image, losses: LossConfig, **kwargs):
+                 style_images: list, losses: LossConfig, **kwargs):
         super().__init__(**kwargs)
         self.transformer = transformer
         self.loss_network = loss_network
@@ -50,30 +54,42 @@ class StyleTransferModel(keras.Model):
         # through shared VGG layers (about 30 % less work per step than one joint pass).
         self.content_network = keras.Model(
             loss_network.input, loss_network.output[losses.content_layer], name="vgg19_content")
-        style_features = loss_network(ops.convert_to_tensor(style_image[None], "float32"))
-        self.style_grams = {
-            layer: ops.stop_gradient(gram_matrix(style_features[layer]))
-            for layer in losses.style_layers
-        }
+        self.styles = len(style_images)
+        grams = [self._grams(loss_network, image, losses) for image in style_images]
+        # [styles, C, C] per layer: paintings of different sizes give Grams of one size.
+        self.style_grams = {layer: ops.concatenate([g[layer] for g in grams], axis=0)
+                            for layer in losses.style_layers}
         self.trackers = {name: keras.metrics.Mean(name=name) for name in LOSS_NAMES}
 
     @property
     def metrics(self):
         return list(self.trackers.values())
 
-    def call(self, images, training=False):
-        return self.transformer(images, training=training)
+    @staticmethod
+    def _grams(loss_network, image, losses: LossConfig) -> dict:
+        features = loss_network(ops.convert_to_tensor(image[None], "float32"))
+        return {layer: ops.stop_gradient(gram_matrix(features[layer]))
+                for layer in losses.style_layers}
+
+    def call(self, images, style=0, training=False):
+        """Paints `images` in painting number `style`."""
+        if self.styles == 1:
+            return self.transformer(images, training=training)
+        weights = ops.one_hot(ops.full([ops.shape(images)[0]], style, "int32"), self.styles)
+        return self.transformer({"image": images, "style_weights": weights}, training=training)
 
     def compute_losses(self, photos, training: bool) -> dict:
         cfg = self.loss_config
-        stylized = self.transformer(photos, training=training)
+        style = 0 if self.styles == 1 else tf.random.uniform([], 0, self.styles, "int32")
+        stylized = self(photos, style=style, training=training)
         generated = self.loss_network(stylized)
         target = ops.stop_gradient(self.content_network(photos))
         content = content_loss(generated[cfg.content_layer], target)
-        style = style_loss(generated, self.style_grams, cfg.style_layers)
+        grams = {layer: gram[style][None] for layer, gram in self.style_grams.items()}
+        style_term = style_loss(generated, grams, cfg.style_layers)
         tv = total_variation_loss(stylized)
-        total = cfg.content_weight * content + cfg.style_weight * style + cfg.tv_weight * tv
-        return {"loss": total, "content": content, "style": style, "tv": tv}
+        total = cfg.content_weight * content + cfg.style_weight * style_term + cfg.tv_weight * tv
+        return {"loss": total, "content": content, "style": style_term, "tv": tv}
 
     def _report(self, losses: dict) -> dict:
         for name, value in losses.items():

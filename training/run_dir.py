@@ -51,6 +51,7 @@ def load_transformer(run_dir: Path) -> tuple[keras.Model, dict]:
     weights = Path(run_dir) / WEIGHTS_FILE
     if not weights.is_file():
         raise RunDirError(f"{run_dir} has no trained weights yet ({WEIGHTS_FILE} is missing)")
-    model = build_transformer(info["preset"])
+    styles = info.get("styles") or []
+    model = build_transformer(info["preset"], styles=len(styles) if len(styles) > 1 else None)
     model.load_weights(weights)
     return model, info

@@ -1,6 +1,8 @@
-"""`train`: fit a Johnson-style feed-forward network to one painting.
+"""`train`: fit a Johnson-style feed-forward network to one painting, or one multi-style
+network (conditional instance norm, Dumoulin et al. 2017) to several.
 
     python -m training --style starry_night.jpg --content-dir photos/ --out runs/starry
+    python -m training --style paintings/ --content-dir photos/ --out runs/multi
 
 Restarting the same command resumes from the run directory's last checkpoint.
 """
@@ -13,7 +15,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from training.data import DataError, find_content_images, load_rgb
+from training.data import IMAGE_SUFFIXES, DataError, find_content_images, load_rgb
 from training.model import LossConfig
 from training.run_dir import RunDirError, read_run_info
 from training.transformer_net import PRESETS
@@ -22,7 +24,7 @@ from training.vgg_weights import WeightsError
 
 @dataclass(frozen=True)
 class TrainConfig:
-    style: Path
+    styles: tuple[Path, ...]
     content_dir: Path
     out: Path
     preset: str = "fast"
@@ -66,12 +68,15 @@ def _positive(kind):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    d, dl = TrainConfig(Path(), Path(), Path()), LossConfig()
+    d, dl = TrainConfig((), Path(), Path()), LossConfig()
     p = argparse.ArgumentParser(
         prog="train", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description="Train a feed-forward style-transfer network (Johnson et al. 2016) on one "
-        "painting and a folder of photos. Rerunning with the same --out resumes.")
-    p.add_argument("--style", type=Path, required=True, help="the painting (any image file)")
+        description="Train a feed-forward style-transfer network (Johnson et al. 2016) on a "
+        "painting and a folder of photos; several paintings train one multi-style network. "
+        "Rerunning with the same --out resumes.")
+    p.add_argument("--style", type=Path, nargs="+", required=True,
+                   help="the painting (any image file); several files or a folder train one "
+                   "network for all of them, in sorted order")
     p.add_argument("--content-dir", type=Path, required=True,
                    help="folder of training photos, searched recursively (JPEG/PNG/...)")
     p.add_argument("--out", type=Path, required=True, help="run directory (created or resumed)")
@@ -115,7 +120,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     losses = LossConfig(args.content_layer, args.content_weight, args.style_layers,
                         args.style_weight, args.tv_weight)
     return TrainConfig(
-        style=args.style, content_dir=args.content_dir, out=args.out, preset=args.preset,
+        styles=painting_files(args.style), content_dir=args.content_dir, out=args.out,
+        preset=args.preset,
         steps=args.steps, minutes=args.minutes, image_size=args.image_size,
         batch_size=args.batch_size, style_size=args.style_size,
         learning_rate=args.learning_rate, losses=losses, vgg_weights=args.vgg_weights,
@@ -125,14 +131,27 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         mixed_precision=args.mixed_precision, xla=args.xla)
 
 
+def painting_files(paths: list[Path]) -> tuple[Path, ...]:
+    """The paintings named: files as given, folders as their image files in sorted order."""
+    found = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            found.append(path)
+    return tuple(found)
+
+
 def check_resumable(cfg: TrainConfig) -> None:
-    """Refuses to resume a run with a different network or style than it was started with."""
+    """Refuses to resume a run with a different network or paintings than it started with."""
     if not (cfg.out / "run.json").exists():
         return
     before = read_run_info(cfg.out)
-    for key, now in (("preset", cfg.preset), ("style", str(cfg.style.name))):
-        if before.get(key) != now:
-            raise RunDirError(f"{cfg.out} was trained with {key}={before.get(key)!r}, not {now!r}; "
+    earlier_styles = before.get("styles") or [before.get("style")]
+    for key, was, now in (("preset", before.get("preset"), cfg.preset),
+                          ("paintings", earlier_styles, [p.name for p in cfg.styles])):
+        if was != now:
+            raise RunDirError(f"{cfg.out} was trained with {key}={was!r}, not {now!r}; "
                               "use another --out to start a new run")
 
 
@@ -142,7 +161,9 @@ def run_info(cfg: TrainConfig) -> dict:
     if (cfg.out / "run.json").exists():
         created = read_run_info(cfg.out).get("created", created)
     info = asdict(cfg)
-    info.update(style=cfg.style.name, content_dir=str(cfg.content_dir), out=str(cfg.out),
+    names = [p.name for p in cfg.styles]
+    info.update(style=names[0] if len(names) == 1 else None, styles=names,
+                content_dir=str(cfg.content_dir), out=str(cfg.out),
                 preview_image=str(cfg.preview_image) if cfg.preview_image else None,
                 created=created)
     return info
@@ -154,13 +175,16 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         check_resumable(cfg)
-        if not cfg.style.is_file():
-            raise DataError(f"style image not found: {cfg.style}")
-        style = load_rgb(cfg.style, long_side=cfg.style_size)
+        if not cfg.styles:
+            raise DataError("no paintings: --style names no image file")
+        missing = [str(p) for p in cfg.styles if not p.is_file()]
+        if missing:
+            raise DataError(f"style image not found: {', '.join(missing)}")
+        styles = [load_rgb(p, long_side=cfg.style_size) for p in cfg.styles]
         photos = find_content_images(cfg.content_dir, min_side=cfg.image_size)
         preview = load_rgb(cfg.preview_image or Path(photos[0]), long_side=cfg.image_size * 2)
         from training.fit import fit  # TensorFlow loads only once the input is known good.
-        fit(cfg, style, photos, preview, run_info(cfg))
+        fit(cfg, styles, photos, preview, run_info(cfg))
     except (DataError, RunDirError, WeightsError, FileNotFoundError, ValueError) as e:
         print(f"train: error: {e}", file=sys.stderr)
         return 2
