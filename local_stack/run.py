@@ -53,7 +53,7 @@ def watch(stack: LocalStack, models: list[str]) -> None:
     while True:
         if stack.supervisor.poll() and up:
             up, down_since = False, time.monotonic()
-            print("local_stack: the site is down until the process is back", flush=True)
+            print("local_stack: waiting for the restarted process to be ready", flush=True)
         if not up and stack.supervisor.all_running():
             up = stack.ready(models)
             if up and not announced:
@@ -61,8 +61,8 @@ def watch(stack: LocalStack, models: list[str]) -> None:
                 print(f"\n  Stylize is running: open {stack.url}   (Ctrl-C stops it)\n"
                       f"  model-server replicas (gRPC): {','.join(stack.replicas)}\n", flush=True)
             elif up:
-                print(f"local_stack: the site is back after {time.monotonic() - down_since:.1f} s",
-                      flush=True)
+                print(f"local_stack: every process is ready again after "
+                      f"{time.monotonic() - down_since:.1f} s", flush=True)
             elif not announced and not warned and time.monotonic() - started > ANNOUNCE_TIMEOUT:
                 warned = True
                 print("local_stack: the site is not ready yet; see the model server's log above",
