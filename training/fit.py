@@ -33,10 +33,11 @@ def _device_setup(cfg) -> tuple[contextlib.AbstractContextManager, bool, bool]:
 
 def _build(cfg, styles: list[np.ndarray], mixed: bool,
            xla: bool) -> tuple[StyleTransferModel, keras.Model]:
-    transformer = build_transformer(cfg.preset, styles=len(styles) if len(styles) > 1 else None)
+    count = len(styles) + int(cfg.identity)
+    transformer = build_transformer(cfg.preset, styles=count if count > 1 else None)
     loss_network = build_loss_network(cfg.losses.vgg_layers, cfg.vgg_weights, cfg.vgg_sha256)
-    model = StyleTransferModel(transformer, loss_network,
-                               [s.astype(np.float32) for s in styles], cfg.losses)
+    model = StyleTransferModel(transformer, loss_network, [s.astype(np.float32) for s in styles],
+                               cfg.losses, identity=cfg.identity)
     optimizer = keras.optimizers.Adam(cfg.learning_rate)
     if mixed:
         optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)

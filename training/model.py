@@ -31,6 +31,9 @@ class LossConfig:
     })
     style_weight: float = 5.0
     tv_weight: float = 1e-5
+    # Only for a run with an identity condition: pixel MSE (0..255) of its output to the
+    # photo; about the size of the other terms, so that condition learns to give the photo.
+    identity_weight: float = 100.0
 
     @property
     def vgg_layers(self) -> list[str]:
@@ -42,10 +45,13 @@ class StyleTransferModel(keras.Model):
 
     With several paintings the transform net is the multi-style one
     (build_transformer(styles=N)): each step trains one painting, drawn at random, whose
-    scales and shifts the one-hot style weights select (Dumoulin et al. 2017)."""
+    scales and shifts the one-hot style weights select (Dumoulin et al. 2017). With
+    `identity` one more condition, after the paintings, learns to give back the photo: a
+    style strength below 1 can then interpolate a painting's scales and shifts towards it
+    instead of cross-fading pixels."""
 
     def __init__(self, transformer: keras.Model, loss_network: keras.Model,
-                 style_images: list, losses: LossConfig, **kwargs):
+                 style_images: list, losses: LossConfig, identity: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.transformer = transformer
         self.loss_network = loss_network
@@ -54,7 +60,8 @@ class StyleTransferModel(keras.Model):
         # through shared VGG layers (about 30 % less work per step than one joint pass).
         self.content_network = keras.Model(
             loss_network.input, loss_network.output[losses.content_layer], name="vgg19_content")
-        self.styles = len(style_images)
+        self.paintings = len(style_images)
+        self.styles = self.paintings + int(identity)  # the transform net's conditions
         grams = [self._grams(loss_network, image, losses) for image in style_images]
         # [styles, C, C] per layer: paintings of different sizes give Grams of one size.
         self.style_grams = {layer: ops.concatenate([g[layer] for g in grams], axis=0)
@@ -85,10 +92,16 @@ class StyleTransferModel(keras.Model):
         generated = self.loss_network(stylized)
         target = ops.stop_gradient(self.content_network(photos))
         content = content_loss(generated[cfg.content_layer], target)
-        grams = {layer: gram[style][None] for layer, gram in self.style_grams.items()}
+        painting = ops.minimum(style, self.paintings - 1)
+        grams = {layer: gram[painting][None] for layer, gram in self.style_grams.items()}
         style_term = style_loss(generated, grams, cfg.style_layers)
         tv = total_variation_loss(stylized)
-        total = cfg.content_weight * content + cfg.style_weight * style_term + cfg.tv_weight * tv
+        total = cfg.content_weight * content + cfg.tv_weight * tv
+        if self.styles > self.paintings:  # the identity condition: the photo, no painting
+            identity = ops.cast(ops.equal(style, self.paintings), "float32")
+            style_term = style_term * (1 - identity)
+            total += identity * cfg.identity_weight * ops.mean(ops.square(stylized - photos))
+        total += cfg.style_weight * style_term
         return {"loss": total, "content": content, "style": style_term, "tv": tv}
 
     def _report(self, losses: dict) -> dict:

@@ -45,13 +45,19 @@ def write_run_info(run_dir: Path, info: dict) -> None:
     os.replace(tmp, path)
 
 
+def conditions(info: dict) -> int:
+    """How many conditions (paintings, plus the identity one if trained) a run's network
+    has; 1 is the plain single-style network."""
+    return len(info.get("styles") or [info.get("style")]) + int(bool(info.get("identity")))
+
+
 def load_transformer(run_dir: Path) -> tuple[keras.Model, dict]:
     """Rebuilds the trained transform net of a run and returns it with its run info."""
     info = read_run_info(run_dir)
     weights = Path(run_dir) / WEIGHTS_FILE
     if not weights.is_file():
         raise RunDirError(f"{run_dir} has no trained weights yet ({WEIGHTS_FILE} is missing)")
-    styles = info.get("styles") or []
-    model = build_transformer(info["preset"], styles=len(styles) if len(styles) > 1 else None)
+    count = conditions(info)
+    model = build_transformer(info["preset"], styles=count if count > 1 else None)
     model.load_weights(weights)
     return model, info

