@@ -48,6 +48,9 @@ def source_commit() -> str:
 def metadata(name: str, version: int, info: dict, precision: str) -> dict:
     return {
         "model": name, "version": version, "precision": precision, "style": info.get("style"),
+        # A multi-style model's paintings, in the order of its style_weights input.
+        "styles": info.get("styles") if len(info.get("styles") or []) > 1 else None,
+        "identity": bool(info.get("identity")),
         "preset": info.get("preset"), "steps": info.get("step"),
         "final_losses": info.get("final_losses"),
         "training": {k: info.get(k) for k in ("image_size", "batch_size", "style_size",
@@ -62,30 +65,31 @@ def export(cfg: ExportConfig) -> str:
     import tensorflow as tf
 
     from export.gate import check_saved_model
-    from export.stylizer import Stylizer
+    from export.stylizer import MultiStyleStylizer, Stylizer
     from export.warmup import write_warmup
     from serving.contract import METADATA_FILE
     from serving.repository import RepositoryError, next_version, place_version, staging_dir
-    from training.run_dir import RunDirError, conditions, load_transformer
+    from training.run_dir import conditions, load_transformer
     from training.transformer_net import build_transformer
 
     transformer, info = load_transformer(cfg.run_dir)
-    if conditions(info) > 1:
-        raise RunDirError(f"{cfg.run_dir} is a multi-style run: its export, with per-request "
-                          "style weights, is not written yet; export single-painting runs")
-    served = build_transformer(info["preset"], dtype_policy=PRECISIONS[cfg.precision])
+    count = conditions(info)
+    names = info["styles"] if count > 1 else None
+    served = build_transformer(info["preset"], dtype_policy=PRECISIONS[cfg.precision],
+                               styles=count if count > 1 else None)
     served.set_weights(transformer.get_weights())
     model_dir = cfg.repo / cfg.name
     version = cfg.version or next_version(model_dir)
     if (model_dir / str(version)).exists():
         raise RepositoryError(f"version {version} of {cfg.name} already exists")
     with staging_dir(model_dir) as staged:
-        stylizer = Stylizer(served)
+        stylizer = MultiStyleStylizer(served, names, bool(info.get("identity"))) if names \
+            else Stylizer(served)
         tf.saved_model.save(stylizer, staged, signatures=stylizer.signatures())
-        write_warmup(Path(staged), cfg.name)
+        write_warmup(Path(staged), cfg.name, len(names) if names else None)
         (Path(staged) / METADATA_FILE).write_text(
             json.dumps(metadata(cfg.name, version, info, cfg.precision), indent=2))
-        error = check_saved_model(Path(staged), transformer, cfg.precision)
+        error = check_saved_model(Path(staged), transformer, cfg.precision, names)
         target = place_version(staged, model_dir, version)
     print(f"export: published {target} (preset {info['preset']}, step {info.get('step')}, "
           f"{cfg.precision}, max gate error {error:g} grey levels)")

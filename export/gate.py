@@ -10,10 +10,15 @@ import tensorflow as tf
 from serving.contract import (
     INPUT_IMAGES,
     INPUT_PIXELS,
+    INPUT_PRESERVE_COLORS,
+    INPUT_STRENGTH,
+    INPUT_STYLE_WEIGHTS,
     OUTPUT_IMAGES,
     OUTPUT_PIXELS,
+    OUTPUT_STYLE_NAMES,
     SIGNATURE_ENCODED,
     SIGNATURE_PIXELS,
+    SIGNATURE_STYLE_NAMES,
 )
 from serving.samples import sample_jpeg
 
@@ -34,21 +39,50 @@ def gate_input(side: int = 64) -> np.ndarray:
     return rng.integers(0, 256, size=(1, side, side + 4, 3), dtype=np.uint8)
 
 
-def check_saved_model(path: Path, transformer: keras.Model, precision: str = "float32") -> float:
-    """Reloads `path`, compares both signatures with `transformer`; returns the max error."""
+def full_style(painting: int, paintings: int) -> dict:
+    """The controls of one image in one painting at full strength, colours its own."""
+    return {INPUT_STYLE_WEIGHTS: tf.one_hot([painting], paintings),
+            INPUT_STRENGTH: tf.constant([1.0]), INPUT_PRESERVE_COLORS: tf.constant([False])}
+
+
+def check_saved_model(path: Path, transformer: keras.Model, precision: str = "float32",
+                      style_names: list[str] | None = None) -> float:
+    """Reloads `path`, compares its signatures with `transformer` (for a multi-style model
+    `style_names`: each painting at full strength, and the names it reports); returns the
+    max error in grey levels."""
     loaded = tf.saved_model.load(str(path))
-    missing = {SIGNATURE_ENCODED, SIGNATURE_PIXELS} - set(loaded.signatures)
+    wanted = {SIGNATURE_ENCODED, SIGNATURE_PIXELS} | ({SIGNATURE_STYLE_NAMES} if style_names else set())
+    missing = wanted - set(loaded.signatures)
     if missing:
         raise GateError(f"signatures missing from the SavedModel: {sorted(missing)}")
-    pixels = gate_input()
-    expected = np.clip(np.round(np.asarray(transformer(pixels.astype(np.float32)))), 0, 255)
-    got = loaded.signatures[SIGNATURE_PIXELS](**{INPUT_PIXELS: tf.constant(pixels)})[OUTPUT_PIXELS]
-    error = float(np.max(np.abs(got.numpy().astype(np.float32) - expected)))
+    pixels, error = gate_input(), 0.0
+    for painting in range(len(style_names or [None])):
+        controls = full_style(painting, len(style_names)) if style_names else {}
+        got = loaded.signatures[SIGNATURE_PIXELS](**{INPUT_PIXELS: tf.constant(pixels),
+                                                     **controls})[OUTPUT_PIXELS]
+        error = max(error, float(np.max(np.abs(got.numpy().astype(np.float32) - _expected(
+            transformer, pixels, painting, style_names)))))
     if error > MAX_GREY_LEVELS[precision]:
         raise GateError(f"exported model differs from the trained one by {error:g} grey levels "
                         f"(limit {MAX_GREY_LEVELS[precision]} for {precision})")
-    encoded = loaded.signatures[SIGNATURE_ENCODED](**{INPUT_IMAGES: tf.constant([sample_jpeg(48)])})
+    if style_names:
+        names = loaded.signatures[SIGNATURE_STYLE_NAMES]()[OUTPUT_STYLE_NAMES].numpy()
+        if [n.decode() for n in names] != list(style_names):
+            raise GateError(f"{SIGNATURE_STYLE_NAMES} gives {names}, not {style_names}")
+    controls = full_style(0, len(style_names)) if style_names else {}
+    encoded = loaded.signatures[SIGNATURE_ENCODED](**{INPUT_IMAGES: tf.constant([sample_jpeg(48)]),
+                                                      **controls})
     decoded = tf.io.decode_jpeg(encoded[OUTPUT_IMAGES][0])
     if tuple(decoded.shape) != (48, 48, 3):
         raise GateError(f"{SIGNATURE_ENCODED} returned an image of shape {tuple(decoded.shape)}")
     return error
+
+
+def _expected(transformer: keras.Model, pixels: np.ndarray, painting: int,
+              style_names: list[str] | None) -> np.ndarray:
+    """The trained network's uint8-rounded output, in painting number `painting`."""
+    image = pixels.astype(np.float32)
+    if style_names:
+        conditions = transformer.input["style_weights"].shape[-1]  # paintings (+ identity)
+        image = {"image": image, "style_weights": np.eye(conditions, dtype=np.float32)[[painting]]}
+    return np.clip(np.round(np.asarray(transformer(image))), 0, 255)

@@ -1,7 +1,9 @@
-"""The exported serving module: a trained transform net behind two signatures.
+"""The exported serving modules: a trained transform net behind its signatures.
 
 Decoding and encoding happen inside the graph, so a client sends and receives image
-files and TF Serving needs nothing but the SavedModel (see serving/contract.py).
+files and TF Serving needs nothing but the SavedModel (see serving/contract.py). A
+multi-style network also takes its controls (style mix, strength, colour preservation)
+inside the graph, so any TF Serving client gets them, not only our gateway.
 """
 from __future__ import annotations
 
@@ -11,12 +13,38 @@ import tensorflow as tf
 from serving.contract import (
     INPUT_IMAGES,
     INPUT_PIXELS,
+    INPUT_PRESERVE_COLORS,
+    INPUT_STRENGTH,
+    INPUT_STYLE_WEIGHTS,
     JPEG_QUALITY,
     OUTPUT_IMAGES,
     OUTPUT_PIXELS,
+    OUTPUT_STYLE_NAMES,
     SIGNATURE_ENCODED,
     SIGNATURE_PIXELS,
+    SIGNATURE_STYLE_NAMES,
 )
+
+_PIXELS = tf.TensorSpec([None, None, None, 3], tf.uint8, name=INPUT_PIXELS)
+_IMAGES = tf.TensorSpec([None], tf.string, name=INPUT_IMAGES)
+
+
+def _to_uint8(stylized):
+    return tf.cast(tf.clip_by_value(tf.round(stylized), 0, 255), tf.uint8)
+
+
+def _decode(encoded):
+    """One image file -> uint8 [1, H, W, 3]: a batch of one runs instance norm on the
+    fused kernel (see FastInstanceNorm)."""
+    return tf.io.decode_image(encoded, channels=3, expand_animations=False)[None]
+
+
+def keep_photo_colors(painted, photo):
+    """The painting's luminance with the photo's chrominance, in YUV (Gatys et al. 2016,
+    "Preserving Color in Neural Artistic Style Transfer"); float 0..255 [N, H, W, 3]."""
+    luminance = tf.image.rgb_to_yuv(painted / 255.0)[..., :1]
+    chrominance = tf.image.rgb_to_yuv(photo / 255.0)[..., 1:]
+    return tf.image.yuv_to_rgb(tf.concat([luminance, chrominance], axis=-1)) * 255.0
 
 
 class Stylizer(tf.Module):
@@ -25,10 +53,9 @@ class Stylizer(tf.Module):
         self.transformer = transformer
 
     def _stylize(self, pixels):
-        stylized = self.transformer(tf.cast(pixels, tf.float32), training=False)
-        return tf.cast(tf.clip_by_value(tf.round(stylized), 0, 255), tf.uint8)
+        return _to_uint8(self.transformer(tf.cast(pixels, tf.float32), training=False))
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name=INPUT_PIXELS)])
+    @tf.function(input_signature=[_PIXELS])
     def stylize_pixels(self, pixels):
         # A graph built for one image runs instance norm on the fused kernel (see
         # InstanceNorm): a batch of one takes it, larger batches the general graph.
@@ -37,14 +64,75 @@ class Stylizer(tf.Module):
                            lambda: self._stylize(pixels))
         return {OUTPUT_PIXELS: stylized}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=INPUT_IMAGES)])
+    @tf.function(input_signature=[_IMAGES])
     def stylize_images(self, images):
         def one(encoded):
-            pixels = tf.io.decode_image(encoded, channels=3, expand_animations=False)
-            return tf.io.encode_jpeg(self._stylize(pixels[None])[0], quality=JPEG_QUALITY)
+            return tf.io.encode_jpeg(self._stylize(_decode(encoded))[0], quality=JPEG_QUALITY)
 
         # Images of one request may differ in size, so each runs on its own.
         return {OUTPUT_IMAGES: tf.map_fn(one, images, fn_output_signature=tf.string)}
 
     def signatures(self) -> dict:
         return {SIGNATURE_ENCODED: self.stylize_images, SIGNATURE_PIXELS: self.stylize_pixels}
+
+
+class MultiStyleStylizer(tf.Module):
+    """A multi-style network (build_transformer(styles=...)) with its controls. Strength
+    interpolates the network's conditions from the painting mix towards the identity
+    condition when the run trained one (`identity`), else it cross-fades pixels."""
+
+    def __init__(self, transformer: keras.Model, style_names: list[str], identity: bool):
+        super().__init__(name="multi_style_stylizer")
+        self.transformer, self.names, self.identity = transformer, list(style_names), identity
+        controls = [tf.TensorSpec([None, len(self.names)], tf.float32, name=INPUT_STYLE_WEIGHTS),
+                    tf.TensorSpec([None], tf.float32, name=INPUT_STRENGTH),
+                    tf.TensorSpec([None], tf.bool, name=INPUT_PRESERVE_COLORS)]
+        self.stylize_pixels = tf.function(self._pixels, input_signature=[_PIXELS, *controls])
+        self.stylize_images = tf.function(self._images, input_signature=[_IMAGES, *controls])
+        self.style_names = tf.function(
+            lambda: {OUTPUT_STYLE_NAMES: tf.constant(self.names)}, input_signature=[])
+
+    def conditions(self, style_weights, strength):
+        """[N, paintings] mix and [N] strength -> the network's [N, conditions] weights;
+        refuses (InvalidArgument) negative or all-zero weights and strength outside 0..1."""
+        checks = [tf.debugging.assert_non_negative(style_weights, "style_weights must be >= 0"),
+                  tf.debugging.assert_positive(tf.reduce_sum(style_weights, axis=1),
+                                               "style_weights must not be all 0"),
+                  tf.debugging.assert_less_equal(strength, 1.0, "strength must be <= 1"),
+                  tf.debugging.assert_non_negative(strength, "strength must be >= 0")]
+        with tf.control_dependencies(checks):
+            mix = style_weights / tf.reduce_sum(style_weights, axis=1, keepdims=True)
+        if not self.identity:
+            return mix
+        return tf.concat([mix * strength[:, None], 1.0 - strength[:, None]], axis=1)
+
+    def _stylize(self, pixels, style_weights, strength, preserve_colors):
+        photo = tf.cast(pixels, tf.float32)
+        painted = self.transformer({"image": photo, "style_weights": self.conditions(
+            style_weights, strength)}, training=False)
+        if not self.identity:  # the fallback: a pixel cross-fade
+            painted = photo + strength[:, None, None, None] * (painted - photo)
+        painted = tf.where(preserve_colors[:, None, None, None],
+                           keep_photo_colors(painted, photo), painted)
+        return _to_uint8(painted)
+
+    def _pixels(self, pixels, style_weights, strength, preserve_colors):
+        controls = (style_weights, strength, preserve_colors)
+        stylized = tf.cond(tf.shape(pixels)[0] == 1,
+                           lambda: self._stylize(tf.ensure_shape(pixels, [1, None, None, 3]),
+                                                 *controls),
+                           lambda: self._stylize(pixels, *controls))
+        return {OUTPUT_PIXELS: stylized}
+
+    def _images(self, images, style_weights, strength, preserve_colors):
+        def one(row):
+            encoded, weights, power, keep = row
+            pixels = self._stylize(_decode(encoded), weights[None], power[None], keep[None])
+            return tf.io.encode_jpeg(pixels[0], quality=JPEG_QUALITY)
+
+        rows = (images, style_weights, strength, preserve_colors)
+        return {OUTPUT_IMAGES: tf.map_fn(one, rows, fn_output_signature=tf.string)}
+
+    def signatures(self) -> dict:
+        return {SIGNATURE_ENCODED: self.stylize_images, SIGNATURE_PIXELS: self.stylize_pixels,
+                SIGNATURE_STYLE_NAMES: self.style_names}

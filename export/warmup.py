@@ -11,26 +11,30 @@ import tensorflow as tf
 from tensorflow_serving.apis import prediction_log_pb2
 
 from serving.contract import WARMUP_FILE
-from serving.predict_request import stylize_request
+from serving.predict_request import controls, stylize_request
 from serving.samples import sample_jpeg
 
 WARMUP_SIDES = (256, 512)
 
 
-def warmup_logs(model_name: str, sides=WARMUP_SIDES) -> list[prediction_log_pb2.PredictionLog]:
+def warmup_logs(model_name: str, paintings: int | None = None,
+                sides=WARMUP_SIDES) -> list[prediction_log_pb2.PredictionLog]:
+    """One request per side; a multi-style model's (`paintings`) carry its controls, with
+    colour preservation on, so that path is traced too."""
     logs = []
     for side in sides:
-        request = stylize_request(model_name, [sample_jpeg(side)])
+        style = controls([[1.0] + [0.0] * (paintings - 1)], [1.0], [True]) if paintings else None
+        request = stylize_request(model_name, [sample_jpeg(side)], style_controls=style)
         logs.append(prediction_log_pb2.PredictionLog(
             predict_log=prediction_log_pb2.PredictLog(request=request)))
     return logs
 
 
-def write_warmup(version_dir: Path, model_name: str) -> Path:
+def write_warmup(version_dir: Path, model_name: str, paintings: int | None = None) -> Path:
     path = version_dir / WARMUP_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     with tf.io.TFRecordWriter(str(path)) as writer:
-        for log in warmup_logs(model_name):
+        for log in warmup_logs(model_name, paintings):
             writer.write(log.SerializeToString())
     return path
 

@@ -12,6 +12,17 @@ Every exported style model has two signatures:
     input  ``pixels``: uint8 [N, H, W, 3], RGB
     output ``pixels``: uint8 [N, H, W, 3], RGB
 
+A multi-style model (one network for several paintings, trained with several
+``--style``) takes per-image controls beside the images in both signatures:
+
+    ``style_weights``: float32 [N, paintings], >= 0, not all 0: the mix of paintings
+        (normalized to sum 1; one-hot picks one painting)
+    ``strength``: float32 [N] in 0..1: 0 gives the photo, 1 the full style
+    ``preserve_colors``: bool [N]: keep the photo's colours (the style's luminance only)
+
+and one more signature, ``style_names`` (no inputs), whose output ``style_names``: string
+[paintings] names the paintings in the order of ``style_weights``.
+
 This module imports nothing heavy so both sides can share it.
 """
 
@@ -22,6 +33,11 @@ OUTPUT_IMAGES = "images_bytes"
 INPUT_PIXELS = "pixels"
 OUTPUT_PIXELS = "pixels"
 JPEG_QUALITY = 90
+INPUT_STYLE_WEIGHTS = "style_weights"
+INPUT_STRENGTH = "strength"
+INPUT_PRESERVE_COLORS = "preserve_colors"
+SIGNATURE_STYLE_NAMES = "style_names"
+OUTPUT_STYLE_NAMES = "style_names"
 
 # Files inside a version directory, beside saved_model.pb.
 WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"

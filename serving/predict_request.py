@@ -8,17 +8,47 @@ from __future__ import annotations
 from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorflow_serving.apis import predict_pb2
 
-from serving.contract import INPUT_IMAGES, OUTPUT_IMAGES, SIGNATURE_ENCODED
+from serving.contract import (
+    INPUT_IMAGES,
+    INPUT_PRESERVE_COLORS,
+    INPUT_STRENGTH,
+    INPUT_STYLE_WEIGHTS,
+    OUTPUT_IMAGES,
+    SIGNATURE_ENCODED,
+)
+
+
+def _shape(*sizes: int) -> tensor_shape_pb2.TensorShapeProto:
+    return tensor_shape_pb2.TensorShapeProto(
+        dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=size) for size in sizes])
 
 
 def string_tensor(values: list[bytes]) -> tensor_pb2.TensorProto:
-    shape = tensor_shape_pb2.TensorShapeProto(
-        dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=len(values))])
-    return tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, tensor_shape=shape, string_val=values)
+    return tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, tensor_shape=_shape(len(values)),
+                                  string_val=values)
+
+
+def controls(style_weights: list[list[float]], strength: list[float],
+             preserve_colors: list[bool]) -> dict[str, tensor_pb2.TensorProto]:
+    """The inputs a multi-style model takes beside the images, one row per image."""
+    rows, columns = len(style_weights), len(style_weights[0]) if style_weights else 0
+    return {
+        INPUT_STYLE_WEIGHTS: tensor_pb2.TensorProto(
+            dtype=types_pb2.DT_FLOAT, tensor_shape=_shape(rows, columns),
+            float_val=[w for row in style_weights for w in row]),
+        INPUT_STRENGTH: tensor_pb2.TensorProto(
+            dtype=types_pb2.DT_FLOAT, tensor_shape=_shape(len(strength)), float_val=strength),
+        INPUT_PRESERVE_COLORS: tensor_pb2.TensorProto(
+            dtype=types_pb2.DT_BOOL, tensor_shape=_shape(len(preserve_colors)),
+            bool_val=preserve_colors),
+    }
 
 
 def stylize_request(model: str, images: list[bytes], version: int | None = None,
-                    label: str | None = None) -> predict_pb2.PredictRequest:
+                    label: str | None = None,
+                    style_controls: dict | None = None) -> predict_pb2.PredictRequest:
+    """A Predict of serving_default; `style_controls` (from `controls`) for a multi-style
+    model."""
     request = predict_pb2.PredictRequest()
     request.model_spec.name = model
     request.model_spec.signature_name = SIGNATURE_ENCODED
@@ -27,6 +57,8 @@ def stylize_request(model: str, images: list[bytes], version: int | None = None,
     elif label:
         request.model_spec.version_label = label
     request.inputs[INPUT_IMAGES].CopyFrom(string_tensor(images))
+    for alias, tensor in (style_controls or {}).items():
+        request.inputs[alias].CopyFrom(tensor)
     request.output_filter.append(OUTPUT_IMAGES)
     return request
 

