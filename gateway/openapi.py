@@ -33,7 +33,7 @@ def openapi_document(hard_max_side: int, default_max_side: int) -> dict:
                     "200": {"description": "the stylized image",
                             "content": {"image/jpeg": {"schema": {"type": "string",
                                                                   "format": "binary"}}}},
-                    **{code: _ERROR for code in ("400", "413", "415", "422", "503", "504")},
+                    **{code: _ERROR for code in ("400", "413", "415", "422", "429", "503", "504")},
                 }}},
         },
         "components": {"schemas": {

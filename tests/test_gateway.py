@@ -112,6 +112,7 @@ def test_probes_metrics_and_openapi(client, tmp_path):
     assert "gateway_predict_seconds_bucket" in metrics
     spec = client.get("/api/v1/openapi.json").get_json()
     assert "/api/v1/stylize" in spec["paths"]
+    assert "429" in spec["paths"]["/api/v1/stylize"]["post"]["responses"]  # the rate limit
 
 
 def test_page_is_served_without_external_resources(client):
