@@ -74,7 +74,8 @@ def export(cfg: ExportConfig) -> str:
 
     transformer, info = load_transformer(cfg.run_dir)
     count = conditions(info)
-    names = info["styles"] if count > 1 else None
+    # Painting files name the styles: starry_night.jpg is the style starry_night.
+    names = [Path(n).stem for n in info["styles"]] if count > 1 else None
     served = build_transformer(info["preset"], dtype_policy=PRECISIONS[cfg.precision],
                                styles=count if count > 1 else None)
     served.set_weights(transformer.get_weights())

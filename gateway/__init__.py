@@ -20,6 +20,8 @@ DEFAULTS = {
     "MAX_PIXELS": 50_000_000,              # decoded pixels per upload (413 above)
     "DEFAULT_MAX_SIDE": 1024,
     "HARD_MAX_SIDE": 2048,
+    "PREVIEW_SIDE": 192,                   # long side of /api/v1/previews images by default
+    "PREVIEW_MAX_SIDE": 512,
     "PREDICT_TIMEOUT": 30.0,               # seconds, gRPC deadline of one Predict
     "STATUS_TIMEOUT": 2.0,                 # seconds, gRPC deadline of GetModelStatus
     "PREDICT_RETRIES": 5,                  # retries on UNAVAILABLE (0.1 s doubling), in the deadline

@@ -1,13 +1,17 @@
-"""The JSON API: /api/v1/styles, /api/v1/stylize, /api/v1/openapi.json."""
+"""The JSON API: /api/v1/styles, /api/v1/stylize, /api/v1/previews, /api/v1/openapi.json."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+import base64
+
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from gateway.errors import BadParameter, GatewayError, ModelServerTimeout, ModelServerUnavailable
 from gateway.images import UploadLimits, prepare_image
 from gateway.metrics import IMAGE_PIXELS, UPLOAD_BYTES
 from gateway.model_client import get_client
 from gateway.openapi import openapi_document
+from gateway.paint_request import parse_flag, parse_strength, resolve
+from serving.predict_request import controls
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -25,56 +29,110 @@ def _int_param(name: str, default: int | None, low: int, high: int) -> int | Non
     return value
 
 
-def _style_param() -> str:
-    style = request.form.get("style", "").strip()
-    if not style:
-        raise BadParameter("missing parameter 'style'; GET /api/v1/styles lists them")
-    if style not in current_app.config["CATALOGUE"]:
-        raise BadParameter(f"unknown style {style!r}; GET /api/v1/styles lists them")
-    return style
-
-
-@bp.get("/styles")
-def styles():
-    client, catalogue = get_client(), current_app.config["CATALOGUE"]
-    result, server_down = [], False
-    for style in catalogue.values():
-        try:
-            versions = [] if server_down else client.versions(style.name)
-        except (ModelServerUnavailable, ModelServerTimeout):
-            versions, server_down = [], True
-        except GatewayError:
-            versions = []
-        available = [v.version for v in versions if v.state == "AVAILABLE"]
-        result.append({"name": style.name, "title": style.title, "artist": style.artist,
-                       "year": style.year, "licence": style.licence,
-                       "versions": available, "available": bool(available)})
-    return jsonify(styles=result)
-
-
-@bp.post("/stylize")
-def stylize():
-    upload = request.files.get("image")
-    style = g.style = _style_param()
-    cfg = current_app.config
-    max_side = _int_param("max_side", cfg["DEFAULT_MAX_SIDE"], 16, cfg["HARD_MAX_SIDE"])
+def _version_and_label() -> tuple[int | None, str | None]:
     version = _int_param("version", None, 1, 2**62)
     label = request.form.get("label", "").strip() or None
     if version and label:
         raise BadParameter("give either version or label, not both")
     if not version and not label:
-        label = cfg["DEFAULT_LABEL"] or None
+        label = current_app.config["DEFAULT_LABEL"] or None
+    return version, label
+
+
+def _upload(max_side: int):
+    upload = request.files.get("image")
     data = upload.read() if upload else b""
     UPLOAD_BYTES.observe(len(data))
     image = prepare_image(data, upload.mimetype if upload else None, max_side,
-                          UploadLimits(cfg["MAX_PIXELS"]))
+                          UploadLimits(current_app.config["MAX_PIXELS"]))
     IMAGE_PIXELS.observe(image.width * image.height / 1e6)
-    jpeg, served_version = get_client().stylize(style, image.jpeg, version, label)
-    response = Response(jpeg, mimetype="image/jpeg")
-    response.headers["X-Style"] = style
+    return image
+
+
+def _model_status(client, model: str) -> tuple[list[int], GatewayError | None]:
+    """The AVAILABLE versions of `model`, and the error if the server did not answer."""
+    try:
+        versions = client.versions(model)
+    except GatewayError as e:
+        return [], e
+    return [v.version for v in versions if v.state == "AVAILABLE"], None
+
+
+@bp.get("/styles")
+def styles():
+    """The paintings the gallery offers (a multi-style model's paintings first, then the
+    single-style models it does not cover) and every model with its loaded versions."""
+    client, catalogue = get_client(), current_app.config["CATALOGUE"]
+    label = current_app.config["DEFAULT_LABEL"] or None
+    models, gallery, server_down = [], {}, False
+    for name in catalogue.models:
+        versions, error = ([], None) if server_down else _model_status(client, name)
+        server_down = server_down or isinstance(error, (ModelServerUnavailable, ModelServerTimeout))
+        multi = name in catalogue.multi_style
+        paintings = []
+        if multi and versions:
+            try:
+                paintings = client.style_names(name, label=label)[0]
+            except GatewayError:
+                paintings = []
+        models.append({"name": name, "multi_style": multi, "versions": versions,
+                       "available": bool(versions), **({"paintings": paintings} if multi else {})})
+        for painting in paintings if multi else [name]:
+            if painting not in gallery:
+                gallery[painting] = _gallery_entry(catalogue.painting(painting), name, multi,
+                                                   versions)
+    return jsonify(styles=list(gallery.values()), models=models)
+
+
+def _gallery_entry(style, model: str, multi: bool, versions: list[int]) -> dict:
+    return {"name": style.name, "title": style.title, "artist": style.artist,
+            "year": style.year, "licence": style.licence, "model": model,
+            "controls": multi, "versions": versions, "available": bool(versions),
+            "thumbnail": url_for("static", filename=style.thumbnail) if style.thumbnail else None}
+
+
+@bp.post("/stylize")
+def stylize():
+    cfg = current_app.config
+    max_side = _int_param("max_side", cfg["DEFAULT_MAX_SIDE"], 16, cfg["HARD_MAX_SIDE"])
+    version, label = _version_and_label()
+    paint = resolve(request.form, cfg["CATALOGUE"], get_client(), version, label)
+    g.style = paint.style if len(paint.mix) == 1 else "mix"
+    image = _upload(max_side)
+    jpegs, served_version = get_client().stylize(
+        paint.model, [image.jpeg], paint.version, None if paint.version else label,
+        paint.style_controls())
+    response = Response(jpegs[0], mimetype="image/jpeg")
+    response.headers["X-Style"] = paint.style
+    response.headers["X-Model"] = paint.model
     response.headers["X-Model-Version"] = str(served_version)
     response.headers["X-Image-Size"] = f"{image.width}x{image.height}"
     return response
+
+
+@bp.post("/previews")
+def previews():
+    """The photo in every painting of a multi-style model, small, in one batched Predict."""
+    cfg, catalogue, client = current_app.config, current_app.config["CATALOGUE"], get_client()
+    side = _int_param("side", cfg["PREVIEW_SIDE"], 16, cfg["PREVIEW_MAX_SIDE"])
+    model = request.form.get("model", "").strip() or next(iter(catalogue.multi_style), "")
+    if model not in catalogue.multi_style:
+        raise BadParameter(f"previews need a multi-style model; {model or 'none'!r} is not "
+                           f"one (the catalogue has: {', '.join(catalogue.multi_style) or 'none'})")
+    version, label = _version_and_label()
+    strength = parse_strength(request.form.get("strength", ""))
+    keep = parse_flag("preserve_colors", request.form.get("preserve_colors", ""))
+    names, served = client.style_names(model, version, label)
+    g.style = "previews"
+    image = _upload(side)
+    one_hot = [[float(i == j) for j in range(len(names))] for i in range(len(names))]
+    style_controls = controls(one_hot, [strength] * len(names), [keep] * len(names))
+    jpegs, served = client.stylize(model, [image.jpeg] * len(names), served, None,
+                                   style_controls)
+    return jsonify(model=model, version=served, width=image.width, height=image.height,
+                   previews=[{"style": name, "image": "data:image/jpeg;base64,"
+                              + base64.b64encode(jpeg).decode()}
+                             for name, jpeg in zip(names, jpegs)])
 
 
 @bp.get("/openapi.json")

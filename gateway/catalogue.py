@@ -1,25 +1,65 @@
-"""The style catalogue: who painted what, shown in the gallery (styles/catalogue.json)."""
+"""The catalogue (styles/catalogue.json): the served models and who painted what.
+
+`styles` lists the models the site serves: a single-style model is named after its
+painting and carries its title, artist, year and licence; a multi-style model says
+`"multi_style": true` and names nothing: which paintings it holds, and in which order,
+the model itself answers (its style_names signature), so a new version with more
+paintings needs no change here. `paintings` gives the title, artist and thumbnail of each
+painting a multi-style model may name.
+"""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
 @dataclass(frozen=True)
 class Style:
+    """A painting, as the gallery shows it."""
     name: str
     title: str
-    artist: str
-    year: str
+    artist: str = ""
+    year: str = ""
     licence: str = ""
+    thumbnail: str = ""  # a path under gateway/static/
+
+    @classmethod
+    def from_entry(cls, entry: dict) -> Style:
+        fields = cls.__dataclass_fields__
+        values = {k: str(v) for k, v in entry.items() if k in fields}
+        values.setdefault("title", values["name"].replace("_", " ").capitalize())
+        return cls(**values)
 
 
-def load_catalogue(path: Path) -> dict[str, Style]:
-    """{model name: Style}; a missing file is an empty catalogue, not an error."""
+@dataclass(frozen=True)
+class Catalogue:
+    single_style: dict[str, Style] = field(default_factory=dict)  # model name -> its painting
+    multi_style: tuple[str, ...] = ()  # multi-style model names, the site's default first
+    paintings: dict[str, Style] = field(default_factory=dict)
+
+    @property
+    def models(self) -> list[str]:
+        return [*self.multi_style, *self.single_style]
+
+    def painting(self, name: str) -> Style:
+        """What the gallery shows for a painting a model names, known or not."""
+        return self.paintings.get(name) or self.single_style.get(name) or \
+            Style.from_entry({"name": name})
+
+
+def load_catalogue(path: Path) -> Catalogue:
+    """A missing file is an empty catalogue, not an error."""
     try:
-        entries = json.loads(Path(path).read_text())["styles"]
+        data = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        return {}
-    fields = Style.__dataclass_fields__
-    return {e["name"]: Style(**{k: str(v) for k, v in e.items() if k in fields}) for e in entries}
+        return Catalogue()
+    models = data.get("styles", [])
+    paintings = {e["name"]: Style.from_entry(e) for e in data.get("paintings", [])}
+    single = {}
+    for e in models:
+        if not e.get("multi_style"):
+            known = paintings.get(e["name"])
+            single[e["name"]] = Style.from_entry(
+                {**({"thumbnail": known.thumbnail} if known else {}), **e})
+    return Catalogue(single, tuple(e["name"] for e in models if e.get("multi_style")), paintings)

@@ -76,9 +76,9 @@ def init_app(app: Flask) -> None:
                       enabled=bool(app.config["STYLIZE_RATE_LIMIT"]))
     app.extensions["rate_limiter"] = limiter
     if app.config["STYLIZE_RATE_LIMIT"]:
-        view = "api.stylize"
-        app.view_functions[view] = limiter.limit(app.config["STYLIZE_RATE_LIMIT"])(
-            app.view_functions[view])
+        for view in ("api.stylize", "api.previews"):  # each counted on its own
+            app.view_functions[view] = limiter.limit(app.config["STYLIZE_RATE_LIMIT"])(
+                app.view_functions[view])
 
     @app.after_request
     def security_headers(response):

@@ -21,7 +21,7 @@ def readyz():
     that is still LOADING does not count)."""
     client = get_client()
     available, last_error = [], "no styles in the catalogue"
-    for name in current_app.config["CATALOGUE"]:
+    for name in current_app.config["CATALOGUE"].models:
         try:
             if any(v.state == "AVAILABLE" for v in client.versions(name)):
                 available.append(name)

@@ -5,7 +5,7 @@ from prometheus_client import Counter, Histogram
 REQUESTS = Counter("gateway_requests_total", "HTTP requests", ["route", "style", "status"])
 REQUEST_LATENCY = Histogram("gateway_request_seconds", "whole request latency", ["route"],
                             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32))
-PREDICT_LATENCY = Histogram("gateway_predict_seconds", "gRPC Predict latency", ["style"],
+PREDICT_LATENCY = Histogram("gateway_predict_seconds", "gRPC Predict latency", ["model"],
                             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32))
 IMAGE_PIXELS = Histogram("gateway_image_megapixels", "megapixels sent to the model",
                          buckets=(0.06, 0.25, 0.5, 1, 2, 4))

@@ -23,6 +23,7 @@ from gateway.metrics import PREDICT_LATENCY
 from serving.client import ModelServerClient
 
 FAST_FAIL_WAIT = 0.45  # seconds; the channel retries connecting every 0.4 s at most
+NAMES_TTL = 5.0  # seconds a multi-style model's style names are remembered
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class ModelClient:
         self.server = ModelServerClient(target, timeout)
         self.timeout, self.status_timeout, self.retries = timeout, status_timeout, retries
         self._known_down = False
+        self._names: dict[tuple, tuple[float, tuple[list[str], int] | BadParameter]] = {}
 
     def _call(self, call: Callable[[float], object], timeout: float, what: str):
         """call(seconds left) with the retries, the fast 503 and the error translation."""
@@ -73,17 +75,36 @@ class ModelClient:
             return BadParameter(f"image too large for the model server: {detail}")
         return ModelServerUnavailable(f"model server unavailable ({code.name}); try again shortly")
 
-    def stylize(self, style: str, jpeg: bytes, version: int | None = None,
-                label: str | None = None) -> tuple[bytes, int]:
-        """Returns (stylized JPEG, model version that answered)."""
+    def stylize(self, model: str, jpegs: list[bytes], version: int | None = None,
+                label: str | None = None,
+                style_controls: dict | None = None) -> tuple[list[bytes], int]:
+        """Returns (stylized JPEGs, model version that answered)."""
         start = time.perf_counter()
         try:
-            images, served = self._call(
-                lambda t: self.server.stylize(style, [jpeg], version, label, timeout=t),
-                self.timeout, f"style {style!r}")
+            return self._call(
+                lambda t: self.server.stylize(model, jpegs, version, label, t, style_controls),
+                self.timeout, f"model {model!r}")
         finally:
-            PREDICT_LATENCY.labels(style).observe(time.perf_counter() - start)
-        return images[0], served
+            PREDICT_LATENCY.labels(model).observe(time.perf_counter() - start)
+
+    def style_names(self, model: str, version: int | None = None,
+                    label: str | None = None) -> tuple[list[str], int]:
+        """A multi-style model's paintings and the version that named them, remembered for
+        NAMES_TTL seconds: asking on every request would double the Predicts."""
+        key, now = (model, version, label), time.monotonic()
+        cached = self._names.get(key)
+        if cached and now - cached[0] < NAMES_TTL:
+            if isinstance(cached[1], BadParameter):
+                raise cached[1]
+            return cached[1]
+        try:
+            answer = self._call(lambda t: self.server.style_names(model, version, label, t),
+                                self.status_timeout, f"model {model!r}")
+        except BadParameter as e:  # not loaded: remembered too, tried on every request else
+            self._names[key] = (now, e)
+            raise
+        self._names[key] = (now, answer)
+        return answer
 
     def versions(self, style: str) -> list[VersionStatus]:
         states = self._call(lambda t: self.server.versions(style, timeout=t),

@@ -29,7 +29,12 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
-from serving.predict_request import stylize_request, stylized_images
+from serving.predict_request import (
+    style_names,
+    style_names_request,
+    stylize_request,
+    stylized_images,
+)
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 CHANNEL_OPTIONS = (
@@ -67,10 +72,20 @@ class ModelServerClient:
         return self._stubs()[0].Predict(request, timeout=timeout or self.timeout)
 
     def stylize(self, model: str, images: list[bytes], version: int | None = None,
-                label: str | None = None, timeout: float | None = None) -> tuple[list[bytes], int]:
-        """Encoded images in, (JPEGs, the version that answered) out."""
-        response = self.predict(stylize_request(model, images, version, label), timeout)
+                label: str | None = None, timeout: float | None = None,
+                style_controls: dict | None = None) -> tuple[list[bytes], int]:
+        """Encoded images in, (JPEGs, the version that answered) out; a multi-style model
+        also takes `style_controls` (serving.predict_request.controls)."""
+        request = stylize_request(model, images, version, label, style_controls)
+        response = self.predict(request, timeout)
         return stylized_images(response), response.model_spec.version.value
+
+    def style_names(self, model: str, version: int | None = None, label: str | None = None,
+                    timeout: float | None = None) -> tuple[list[str], int]:
+        """A multi-style model's paintings in the order of its style_weights, and the
+        version that answered."""
+        response = self.predict(style_names_request(model, version, label), timeout)
+        return style_names(response), response.model_spec.version.value
 
     def versions(self, model: str, timeout: float | None = None) -> dict[int, str]:
         """{version: state name} as GetModelStatus reports them (LOADING, AVAILABLE, END...)."""

@@ -14,7 +14,9 @@ from serving.contract import (
     INPUT_STRENGTH,
     INPUT_STYLE_WEIGHTS,
     OUTPUT_IMAGES,
+    OUTPUT_STYLE_NAMES,
     SIGNATURE_ENCODED,
+    SIGNATURE_STYLE_NAMES,
 )
 
 
@@ -44,18 +46,24 @@ def controls(style_weights: list[list[float]], strength: list[float],
     }
 
 
+def _request(model: str, signature: str, version: int | None,
+             label: str | None) -> predict_pb2.PredictRequest:
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model
+    request.model_spec.signature_name = signature
+    if version is not None:
+        request.model_spec.version.value = version
+    elif label:
+        request.model_spec.version_label = label
+    return request
+
+
 def stylize_request(model: str, images: list[bytes], version: int | None = None,
                     label: str | None = None,
                     style_controls: dict | None = None) -> predict_pb2.PredictRequest:
     """A Predict of serving_default; `style_controls` (from `controls`) for a multi-style
     model."""
-    request = predict_pb2.PredictRequest()
-    request.model_spec.name = model
-    request.model_spec.signature_name = SIGNATURE_ENCODED
-    if version is not None:
-        request.model_spec.version.value = version
-    elif label:
-        request.model_spec.version_label = label
+    request = _request(model, SIGNATURE_ENCODED, version, label)
     request.inputs[INPUT_IMAGES].CopyFrom(string_tensor(images))
     for alias, tensor in (style_controls or {}).items():
         request.inputs[alias].CopyFrom(tensor)
@@ -65,3 +73,15 @@ def stylize_request(model: str, images: list[bytes], version: int | None = None,
 
 def stylized_images(response: predict_pb2.PredictResponse) -> list[bytes]:
     return list(response.outputs[OUTPUT_IMAGES].string_val)
+
+
+def style_names_request(model: str, version: int | None = None,
+                        label: str | None = None) -> predict_pb2.PredictRequest:
+    """A Predict of a multi-style model's style_names signature (it takes no input)."""
+    request = _request(model, SIGNATURE_STYLE_NAMES, version, label)
+    request.output_filter.append(OUTPUT_STYLE_NAMES)
+    return request
+
+
+def style_names(response: predict_pb2.PredictResponse) -> list[str]:
+    return [name.decode() for name in response.outputs[OUTPUT_STYLE_NAMES].string_val]

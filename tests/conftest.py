@@ -58,14 +58,31 @@ def trained_run(tmp_path_factory, style_image, photo_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
-def model_repo(tmp_path_factory, trained_run) -> Path:
-    """A model repository holding version 1 of the models 'tiny' and 'tiny_b'."""
+def multi_style_run(tmp_path_factory, photo_dir) -> Path:
+    """A tiny multi-style network (the paintings 'dawn' and 'dusk', and the identity
+    condition) trained for 4 steps."""
+    from training.train import main
+
+    root = tmp_path_factory.mktemp("multi")
+    write_image(root / "paintings" / "dawn.png", size=(72, 64), seed=50)
+    write_image(root / "paintings" / "dusk.jpg", size=(64, 72), seed=51)
+    argv = ["--style", str(root / "paintings"), "--identity", "--content-dir", str(photo_dir),
+            "--out", str(root / "run"), "--steps", "4", *TINY_TRAIN_ARGS]
+    assert main(argv) == 0
+    return root / "run"
+
+
+@pytest.fixture(scope="session")
+def model_repo(tmp_path_factory, trained_run, multi_style_run) -> Path:
+    """A model repository holding version 1 of the models 'tiny', 'tiny_b' and the
+    multi-style 'tiny_multi'."""
     from export.export_run import main
 
     repo = tmp_path_factory.mktemp("model_repo")
     assert main([str(trained_run), "--repo", str(repo), "--name", "tiny"]) == 0
     # A second model for the price of a copy: a version directory does not name its model.
     shutil.copytree(repo / "tiny", repo / "tiny_b")
+    assert main([str(multi_style_run), "--repo", str(repo), "--name", "tiny_multi"]) == 0
     return repo
 
 
@@ -78,6 +95,10 @@ model_config_list {{
   }}
   config {{
     name: "tiny_b" base_path: "{repo}/tiny_b" model_platform: "tensorflow"
+    version_labels {{ key: "stable" value: 1 }}
+  }}
+  config {{
+    name: "tiny_multi" base_path: "{repo}/tiny_multi" model_platform: "tensorflow"
     version_labels {{ key: "stable" value: 1 }}
   }}
 }}
@@ -98,7 +119,8 @@ def model_server_in_process(config: Path, port: int = 0):
 
 @pytest.fixture(scope="session")
 def model_server(model_repo, tmp_path_factory):
-    """The development model server serving `model_repo` (tiny and tiny_b, label stable=1)."""
+    """The development model server serving `model_repo` (tiny, tiny_b and tiny_multi,
+    label stable=1)."""
     config = tmp_path_factory.mktemp("server") / "models.config"
     config.write_text(MODELS_CONFIG.format(repo=model_repo))
     server = model_server_in_process(config).start()
@@ -109,7 +131,11 @@ def model_server(model_repo, tmp_path_factory):
 @pytest.fixture(scope="session")
 def catalogue_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("catalogue") / "catalogue.json"
-    path.write_text(json.dumps({"styles": [
+    path.write_text(json.dumps({"paintings": [
+        {"name": "dawn", "title": "Dawn", "artist": "Test Suite", "year": 2026,
+         "thumbnail": "paintings/dawn.jpg"},
+    ], "styles": [
+        {"name": "tiny_multi", "multi_style": True},
         {"name": "tiny", "title": "Tiny", "artist": "Test Suite", "year": 2026},
         {"name": "tiny_b", "title": "Tiny B", "artist": "Test Suite", "year": 2026},
         {"name": "absent", "title": "Absent", "artist": "Nobody", "year": 1900},

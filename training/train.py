@@ -184,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
         check_resumable(cfg)
         if not cfg.styles:
             raise DataError("no paintings: --style names no image file")
+        stems = [p.stem for p in cfg.styles]
+        if len(set(stems)) < len(stems):
+            raise DataError("two paintings share a name without extension; the exported "
+                            "model names its styles that way: rename one")
         missing = [str(p) for p in cfg.styles if not p.is_file()]
         if missing:
             raise DataError(f"style image not found: {', '.join(missing)}")
