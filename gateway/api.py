@@ -137,5 +137,6 @@ def previews():
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document(current_app.config["HARD_MAX_SIDE"],
-                                    current_app.config["DEFAULT_MAX_SIDE"]))
+    cfg = current_app.config
+    return jsonify(openapi_document(cfg["HARD_MAX_SIDE"], cfg["DEFAULT_MAX_SIDE"],
+                                    cfg["PREVIEW_SIDE"], cfg["PREVIEW_MAX_SIDE"]))

@@ -5,7 +5,16 @@ _ERROR = {"description": "error", "content": {"application/json": {"schema": {
     "$ref": "#/components/schemas/Error"}}}}
 
 
-def openapi_document(hard_max_side: int, default_max_side: int) -> dict:
+_CONTROLS = {
+    "strength": {"type": "number", "minimum": 0, "maximum": 1, "default": 1,
+                 "description": "0 gives the photo, 1 the full style (multi-style models)"},
+    "preserve_colors": {"type": "boolean", "default": False,
+                        "description": "keep the photo's colours (multi-style models)"},
+}
+
+
+def openapi_document(hard_max_side: int, default_max_side: int, preview_side: int,
+                     preview_max_side: int) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Stylize API", "version": "1.0.0",
@@ -22,7 +31,15 @@ def openapi_document(hard_max_side: int, default_max_side: int) -> dict:
                     "properties": {
                         "image": {"type": "string", "format": "binary",
                                   "description": "JPEG, PNG, WebP, GIF, BMP or TIFF"},
-                        "style": {"type": "string", "description": "a name from /api/v1/styles"},
+                        "style": {"type": "string", "examples": [
+                            "starry_night", "starry_night:0.7,great_wave:0.3"],
+                            "description": "a name from /api/v1/styles, or a mix of a "
+                                           "multi-style model's paintings: name:weight,... "
+                                           "(weights >= 0, not all 0, normalized to sum 1)"},
+                        "model": {"type": "string", "description":
+                                  "the model to ask (default: the multi-style model holding "
+                                  "every painting named, else the single-style model)"},
+                        **_CONTROLS,
                         "max_side": {"type": "integer", "minimum": 16, "maximum": hard_max_side,
                                      "default": default_max_side,
                                      "description": "the long side is scaled down to this"},
@@ -35,15 +52,50 @@ def openapi_document(hard_max_side: int, default_max_side: int) -> dict:
                                                                   "format": "binary"}}}},
                     **{code: _ERROR for code in ("400", "413", "415", "422", "429", "503", "504")},
                 }}},
+            "/api/v1/previews": {"post": {
+                "summary": "The photo in every painting of a multi-style model, small, in one call",
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": ["image"],
+                    "properties": {
+                        "image": {"type": "string", "format": "binary"},
+                        "model": {"type": "string",
+                                  "description": "a multi-style model (default: the site's)"},
+                        "side": {"type": "integer", "minimum": 16, "maximum": preview_max_side,
+                                 "default": preview_side},
+                        **_CONTROLS,
+                        "version": {"type": "integer", "minimum": 1},
+                        "label": {"type": "string"},
+                    }}}}},
+                "responses": {
+                    "200": {"description": "one JPEG data URL per painting, in the model's order",
+                            "content": {"application/json": {"schema": {
+                                "$ref": "#/components/schemas/Previews"}}}},
+                    **{code: _ERROR for code in ("400", "413", "415", "422", "429", "503", "504")},
+                }}},
         },
         "components": {"schemas": {
             "Error": {"type": "object", "required": ["error"],
                       "properties": {"error": {"type": "string"}, "status": {"type": "integer"}}},
-            "Styles": {"type": "object", "properties": {"styles": {"type": "array", "items": {
-                "type": "object", "properties": {
+            "Styles": {"type": "object", "properties": {
+                "styles": {"type": "array", "items": {"type": "object", "properties": {
                     "name": {"type": "string"}, "title": {"type": "string"},
                     "artist": {"type": "string"}, "year": {"type": "string"},
                     "licence": {"type": "string"}, "available": {"type": "boolean"},
-                    "versions": {"type": "array", "items": {"type": "integer"}}}}}}},
+                    "model": {"type": "string", "description": "the model that paints it"},
+                    "controls": {"type": "boolean",
+                                 "description": "mixes, strength and preserve_colors apply"},
+                    "thumbnail": {"type": ["string", "null"]},
+                    "versions": {"type": "array", "items": {"type": "integer"}}}}},
+                "models": {"type": "array", "items": {"type": "object", "properties": {
+                    "name": {"type": "string"}, "multi_style": {"type": "boolean"},
+                    "available": {"type": "boolean"},
+                    "versions": {"type": "array", "items": {"type": "integer"}},
+                    "paintings": {"type": "array", "items": {"type": "string"}}}}}}},
+            "Previews": {"type": "object", "properties": {
+                "model": {"type": "string"}, "version": {"type": "integer"},
+                "width": {"type": "integer"}, "height": {"type": "integer"},
+                "previews": {"type": "array", "items": {"type": "object", "properties": {
+                    "style": {"type": "string"},
+                    "image": {"type": "string", "description": "data:image/jpeg;base64,..."}}}}}},
         }},
     }

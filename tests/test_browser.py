@@ -52,8 +52,7 @@ def test_upload_a_photo_and_see_the_painting(browser, live_gateway, tmp_path, vi
     response = page.goto(live_gateway)
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     page.wait_for_selector('.style[aria-checked="true"]')
-    page.set_input_files("#file", str(photo))
-    page.click("#go")
+    page.set_input_files("#file", str(photo))  # the painting follows without a click
     wait_until(page, "document.getElementById('result').naturalWidth > 0", timeout=30)
     assert page.evaluate("document.getElementById('result').naturalWidth") == 96
     assert page.is_visible("#download")
@@ -72,3 +71,40 @@ def test_errors_are_shown_readably(browser, live_gateway, tmp_path):
     page.click("#go")
     page.wait_for_selector("#message:not([hidden])")
     assert "unreadable image" in page.inner_text("#message")
+
+
+def caption(page) -> str:
+    return page.inner_text("#result-name")
+
+
+def test_controls_repaint_and_the_caption_names_what_is_shown(browser, live_gateway, tmp_path):
+    photo = write_image(tmp_path / "photo.jpg", size=(300, 200))
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto(live_gateway)
+    page.wait_for_selector('.style[data-name="dawn"][aria-checked="true"]')
+    assert page.get_attribute('.style[data-name="dawn"] .painting', "src") == "/static/paintings/dawn.jpg"
+    page.set_input_files("#file", str(photo))
+    wait_until(page, "document.getElementById('result-name').textContent === 'Dawn'", timeout=30)
+    # Every card shows the photo in its painting (one batched call).
+    page.wait_for_selector('.style[data-name="dusk"] .preview:not([hidden])', timeout=30_000)
+    first = page.get_attribute("#result", "src")
+    # A mix: the balance appears, and the caption names the mix once its painting is shown.
+    page.select_option("#mix-with", "dusk")
+    assert page.is_visible("#balance")
+    wait_until(page, "document.getElementById('result-name').textContent === 'Dawn 50% + Dusk 50%'",
+               timeout=30)
+    assert page.get_attribute("#result", "src") != first
+    # Quick changes: only the last one's answer stays on screen.
+    for value in ("10", "60", "30"):
+        page.fill("#balance", value)
+    wait_until(page, "document.getElementById('result-name').textContent === 'Dawn 30% + Dusk 70%'"
+               " && document.getElementById('busy').hidden", timeout=30)
+    page.fill("#strength", "40")
+    page.check("#keep-colors")
+    wait_until(page, "document.getElementById('busy').hidden && "
+               "!document.getElementById('painting').classList.contains('stale')", timeout=30)
+    assert caption(page) == "Dawn 30% + Dusk 70%" and page.is_hidden("#message")
+    # A single-style model has no controls.
+    page.click('.style[data-name="tiny"]')
+    assert page.is_disabled("#strength") and page.is_disabled("#mix-with")
+    wait_until(page, "document.getElementById('result-name').textContent === 'Tiny'", timeout=30)

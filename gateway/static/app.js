@@ -1,14 +1,54 @@
-// The page talks to the JSON API only: GET /api/v1/styles, POST /api/v1/stylize.
+// The page talks to the JSON API only: GET /api/v1/styles, POST /api/v1/stylize and
+// POST /api/v1/previews. Once a photo is chosen, the painting follows the style and the
+// controls without another click; an answer to an older request is dropped, so the
+// picture on screen always matches the caption under it.
 const $ = (id) => document.getElementById(id);
-const state = { file: null, style: null };
+const state = { file: null, style: null, styles: new Map(), latest: 0, latestPreview: 0 };
+const FOLLOW_DELAY_MS = 250;   // sliders fire while dragging: ask once they rest
+let followTimer = null;
+let previewTimer = null;
 
 function showMessage(text) {
   $("message").textContent = text;
   $("message").hidden = !text;
 }
 
-function updateButton() {
-  $("go").disabled = !(state.file && state.style);
+async function errorText(response) {
+  let text = `Error ${response.status}`;
+  try { text = (await response.json()).error || text; } catch (_) { /* not JSON */ }
+  return text;
+}
+
+function selected() { return state.styles.get(state.style); }
+
+// What the controls ask for, as the API's form fields, and the name it goes by.
+function request() {
+  const style = selected();
+  const fields = { style: style.name, max_side: $("max-side").value };
+  let name = style.title;
+  if (style.controls) {
+    const other = $("mix-with").value;
+    if (other && other !== style.name) {
+      const share = Number($("balance").value);
+      fields.style = `${style.name}:${share},${other}:${100 - share}`;
+      name = `${style.title} ${share}% + ${state.styles.get(other).title} ${100 - share}%`;
+    }
+    fields.strength = String(Number($("strength").value) / 100);
+    fields.preserve_colors = $("keep-colors").checked ? "true" : "false";
+    fields.model = style.model;
+  }
+  return { fields, name };
+}
+
+function updateControls() {
+  const style = selected();
+  const enabled = Boolean(style && style.controls);
+  for (const id of ["strength", "keep-colors", "mix-with", "balance"]) $(id).disabled = !enabled;
+  $("controls").classList.toggle("off", !enabled);
+  $("balance-row").hidden = !enabled || !$("mix-with").value;
+  $("strength-value").textContent = `${$("strength").value}%`;
+  $("balance-value").textContent = `${$("balance").value}%`;
+  $("go").disabled = !(state.file && style);
 }
 
 function pickStyle(name) {
@@ -16,7 +56,33 @@ function pickStyle(name) {
   for (const el of document.querySelectorAll(".style")) {
     el.setAttribute("aria-checked", el.dataset.name === name ? "true" : "false");
   }
-  updateButton();
+  const style = selected();
+  for (const option of $("mix-with").options) {
+    option.disabled = Boolean(option.value) &&
+      (option.value === name || state.styles.get(option.value).model !== style.model);
+  }
+  if ($("mix-with").selectedOptions[0]?.disabled) $("mix-with").value = "";
+  updateControls();
+  follow();
+}
+
+function card(s) {
+  const el = document.createElement("button");
+  el.type = "button";
+  el.className = "style";
+  el.dataset.name = s.name;
+  el.setAttribute("role", "radio");
+  el.setAttribute("aria-checked", "false");
+  el.disabled = !s.available;
+  el.innerHTML = '<span class="thumb"><img class="painting" alt=""><img class="preview" alt="" hidden></span>' +
+    "<strong></strong><small></small>";
+  if (s.thumbnail) el.querySelector(".painting").src = s.thumbnail;
+  el.querySelector(".painting").alt = s.thumbnail ? `${s.title}, the painting` : "";
+  el.querySelector("strong").textContent = s.title;
+  el.querySelector("small").textContent =
+    [s.artist, s.year].filter(Boolean).join(", ") + (s.available ? "" : " (not loaded)");
+  el.addEventListener("click", () => pickStyle(s.name));
+  return el;
 }
 
 async function loadStyles() {
@@ -24,21 +90,10 @@ async function loadStyles() {
   try {
     const response = await fetch("/api/v1/styles");
     const { styles } = await response.json();
-    box.replaceChildren();
+    box.replaceChildren(...styles.map(card));
     for (const s of styles) {
-      const el = document.createElement("button");
-      el.type = "button";
-      el.className = "style";
-      el.dataset.name = s.name;
-      el.setAttribute("role", "radio");
-      el.setAttribute("aria-checked", "false");
-      el.disabled = !s.available;
-      el.innerHTML = "<strong></strong><small></small>";
-      el.querySelector("strong").textContent = s.title;
-      el.querySelector("small").textContent =
-        `${s.artist}, ${s.year}` + (s.available ? "" : " (not loaded)");
-      el.addEventListener("click", () => pickStyle(s.name));
-      box.append(el);
+      state.styles.set(s.name, s);
+      if (s.controls && s.available) $("mix-with").append(new Option(s.title, s.name));
     }
     const first = styles.find((s) => s.available);
     if (first) pickStyle(first.name);
@@ -58,37 +113,80 @@ function setFile(file) {
   showMessage("");
   $("original").src = URL.createObjectURL(file);
   $("result").removeAttribute("src");
+  $("result-name").textContent = "";
   $("download").hidden = true;
   $("drop-text").textContent = file.name;
-  updateButton();
+  for (const img of document.querySelectorAll(".style .preview")) img.hidden = true;
+  updateControls();
+  follow();
+  previews();
+}
+
+function form(fields) {
+  const body = new FormData();
+  body.append("image", state.file);
+  for (const [key, value] of Object.entries(fields)) body.append(key, value);
+  return body;
+}
+
+// Asks for the painting once the controls rest; stylize() right away for a click.
+function follow() {
+  clearTimeout(followTimer);
+  if (state.file && selected()) followTimer = setTimeout(stylize, FOLLOW_DELAY_MS);
 }
 
 async function stylize() {
-  const form = new FormData();
-  form.append("image", state.file);
-  form.append("style", state.style);
-  form.append("max_side", $("max-side").value);
-  $("go").disabled = true;
+  clearTimeout(followTimer);
+  if (!state.file || !selected()) return;
+  const ticket = ++state.latest;
+  const { fields, name } = request();
   $("busy").hidden = false;
+  $("painting").classList.add("stale");
+  $("pending-name").textContent = $("result").src ? `→ ${name}` : name;
   showMessage("");
   try {
-    const response = await fetch("/api/v1/stylize", { method: "POST", body: form });
-    if (!response.ok) {
-      let text = `Error ${response.status}`;
-      try { text = (await response.json()).error || text; } catch (_) { /* not JSON */ }
-      throw new Error(text);
-    }
+    const response = await fetch("/api/v1/stylize", { method: "POST", body: form(fields) });
+    if (ticket !== state.latest) return;  // the controls moved on: a newer request follows
+    if (!response.ok) throw new Error(await errorText(response));
     const url = URL.createObjectURL(await response.blob());
+    if (ticket !== state.latest) return;
     $("result").src = url;
+    $("result-name").textContent = name;
     $("download").href = url;
-    $("download").download = `${state.style}.jpg`;
+    $("download").download = `${fields.style.replace(/[^\w.-]+/g, "_")}.jpg`;
     $("download").hidden = false;
   } catch (e) {
-    showMessage(e.message);
+    if (ticket === state.latest) showMessage(e.message);
   } finally {
-    $("busy").hidden = true;
-    updateButton();
+    if (ticket === state.latest) {
+      $("busy").hidden = true;
+      $("painting").classList.remove("stale");
+      $("pending-name").textContent = "";
+    }
   }
+}
+
+// The photo in every painting of the multi-style model, small, on the cards.
+async function previews() {
+  clearTimeout(previewTimer);
+  const model = [...state.styles.values()].find((s) => s.controls && s.available)?.model;
+  if (!state.file || !model) return;
+  const ticket = ++state.latestPreview;
+  const fields = { model, strength: String(Number($("strength").value) / 100),
+                   preserve_colors: $("keep-colors").checked ? "true" : "false" };
+  try {
+    const response = await fetch("/api/v1/previews", { method: "POST", body: form(fields) });
+    if (!response.ok || ticket !== state.latestPreview) return;  // the cards keep the paintings
+    for (const { style, image } of (await response.json()).previews) {
+      const img = document.querySelector(`.style[data-name="${CSS.escape(style)}"] .preview`);
+      if (img) { img.src = image; img.alt = `your photo as ${state.styles.get(style)?.title}`; img.hidden = false; }
+    }
+  } catch (_) { /* previews are a courtesy: the main result reports errors */ }
+}
+
+function onControl() {
+  updateControls();
+  follow();
 }
 
 const drop = $("drop");
@@ -102,4 +200,12 @@ drop.addEventListener("drop", (e) => {
 drop.addEventListener("keydown", (e) => { if (e.key === "Enter") $("file").click(); });
 $("file").addEventListener("change", (e) => setFile(e.target.files[0]));
 $("go").addEventListener("click", stylize);
+for (const id of ["mix-with", "balance", "max-side"]) $(id).addEventListener("input", onControl);
+for (const id of ["strength", "keep-colors"]) {
+  $(id).addEventListener("input", () => {
+    onControl();
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(previews, 4 * FOLLOW_DELAY_MS);
+  });
+}
 loadStyles();
