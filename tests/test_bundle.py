@@ -13,3 +13,18 @@ def test_bundle_copies_weights_and_records_the_training(tmp_path, trained_run, c
     assert entry["training"]["preset"] == "tiny"
     assert sorted(p.name for p in (styles / "alpha").iterdir()) == ["run.json",
                                                                     "transformer.weights.h5"]
+
+
+def test_a_multi_style_run_is_bundled_first_as_the_default(tmp_path, trained_run,
+                                                           multi_style_run):
+    styles = tmp_path / "styles"
+    assert bundle_main([str(trained_run), "--name", "alpha", "--styles", str(styles)]) == 0
+    assert bundle_main([str(multi_style_run), "--name", "masters", "--styles", str(styles)]) == 0
+    entries = json.loads((styles / "catalogue.json").read_text())["styles"]
+    assert [e["name"] for e in entries] == ["masters", "alpha"]
+    assert entries[0]["multi_style"] and entries[0]["paintings"] == ["dawn", "dusk"]
+    assert "multi_style" not in entries[1]
+    from gateway.catalogue import load_catalogue
+
+    catalogue = load_catalogue(styles / "catalogue.json")
+    assert catalogue.multi_style == ("masters",) and list(catalogue.single_style) == ["alpha"]

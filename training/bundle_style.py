@@ -2,7 +2,9 @@
 
 Copies what serving needs (run.json and the transform-net weights, a few MB) into
 styles/NAME/ and records the training in styles/catalogue.json next to the painting's
-title, artist, year and licence (given once with --title/--artist/--year/--licence).
+title, artist, year and licence (given once with --title/--artist/--year/--licence). A
+multi-style run (several --style paintings) becomes a multi-style model, listed first:
+the site's default. Its paintings' titles and thumbnails are the catalogue's `paintings`.
 """
 from __future__ import annotations
 
@@ -19,7 +21,12 @@ TRAINING_KEYS = ("preset", "image_size", "batch_size", "style_size", "learning_r
 
 
 def catalogue_entry(name: str, info: dict, previous: dict, painting: dict) -> dict:
+    """A single-style model's entry describes its painting; a multi-style model's says so
+    and lists its paintings for people (the gateway asks the model itself)."""
     entry = {**previous, **{k: v for k, v in painting.items() if v}, "name": name}
+    if len(info.get("styles") or []) > 1:
+        entry.update(multi_style=True, paintings=[Path(s).stem for s in info["styles"]],
+                     identity=bool(info.get("identity")))
     entry.update(steps=info["step"], final_losses=info.get("final_losses"),
                  training={k: info.get(k) for k in TRAINING_KEYS},
                  trained_on="content-train photos (BSDS500, SUN, Urban100, ImageNet samples): "
@@ -39,7 +46,8 @@ def bundle(run_dir: Path, styles_dir: Path, name: str, painting: dict) -> Path:
     catalogue = json.loads(catalogue_path.read_text()) if catalogue_path.exists() else {"styles": []}
     entries = {e["name"]: e for e in catalogue["styles"]}
     entries[name] = catalogue_entry(name, info, entries.get(name, {}), painting)
-    catalogue["styles"] = list(entries.values())
+    # Multi-style models first: the first is the site's default (gateway/catalogue.py).
+    catalogue["styles"] = sorted(entries.values(), key=lambda e: not e.get("multi_style"))
     catalogue_path.write_text(json.dumps(catalogue, indent=2) + "\n")
     return target
 
