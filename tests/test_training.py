@@ -175,8 +175,12 @@ def test_instance_norm_normalizes_each_channel_of_each_image():
 def test_bundled_weights_load_into_the_network():
     from pathlib import Path
 
-    for weights in sorted(Path("styles").glob("*/transformer.weights.h5")):
-        build_transformer("fast").load_weights(str(weights))
+    from training.run_dir import load_transformer
+
+    bundled = sorted(p.parent for p in Path("styles").glob("*/transformer.weights.h5"))
+    assert len(bundled) >= 5
+    for run in bundled:  # the network run.json describes, one painting or several
+        load_transformer(run)
 
 
 def test_training_lowers_the_loss_and_writes_a_run(tmp_path, style_image, photo_dir):
