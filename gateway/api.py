@@ -132,7 +132,7 @@ def previews():
     return jsonify(model=model, version=served, width=image.width, height=image.height,
                    previews=[{"style": name, "image": "data:image/jpeg;base64,"
                               + base64.b64encode(jpeg).decode()}
-                             for name, jpeg in zip(names, jpegs)])
+                             for name, jpeg in zip(names, jpegs, strict=True)])
 
 
 @bp.get("/openapi.json")
