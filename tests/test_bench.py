@@ -65,3 +65,33 @@ def test_machine_names_the_cpu_and_the_instruction_sets_that_matter(tmp_path, mo
     info = common.machine()
     assert info["cpu"] == "Some CPU"
     assert info["isa"] == ["avx2", "avx512f", "avx512_bf16"]
+
+
+def test_multi_style_calls_paint_what_their_rows_say(monkeypatch, tmp_path):
+    from bench import multi_style
+
+    monkeypatch.setattr(multi_style, "SIDE", 32)
+    monkeypatch.setattr(multi_style, "PREVIEW_SIDE", 24)
+    calls = multi_style._calls(str(tmp_path))
+    shapes = {name: [tuple(v.shape) for v in call().values()] for name, call in calls.items()}
+    assert shapes["fast net, one painting"] == [(1, 32, 32, 3)]
+    assert shapes["multi-style, mix + strength + colours"] == [(1, 32, 32, 3)]
+    assert shapes["the same, bfloat16 (export --precision bfloat16)"] == [(1, 32, 32, 3)]
+    assert list(shapes.values())[-1] == [(multi_style.PAINTINGS,)]  # one JPEG per painting
+
+
+def test_the_peer_worker_paints_one_image_per_line(tmp_path):
+    import sys
+
+    from bench.multi_style import Peer
+
+    worker = tmp_path / "worker.py"  # the protocol of bench/peer_worker.py, without the peer
+    worker.write_text("import sys\nfor _ in sys.stdin:\n    print('ok', flush=True)\n")
+    peer = Peer(tmp_path / "photo.png", 32, python=sys.executable, worker=worker)
+    peer()
+    peer()
+    peer.close()
+    assert peer.process.returncode == 0
+    broken = Peer(tmp_path / "photo.png", 32, python=sys.executable, worker=tmp_path / "none.py")
+    with pytest.raises((RuntimeError, BrokenPipeError)):
+        broken()
