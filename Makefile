@@ -17,7 +17,7 @@ PRECISION ?= float32
 STEPS ?= 400
 REPLICAS ?= 1
 
-.PHONY: install test lint run train export contact-sheet bench peer soak models manifests clean
+.PHONY: install test lint run train export contact-sheet side-by-side bench peer soak models manifests clean
 
 # The two environments install side by side: pip spends much of its time unpacking.
 install:
@@ -63,6 +63,10 @@ PEER := .venv-peer
 peer: $(PEER)/.installed
 $(PEER)/.installed: bench/peer-requirements.txt
 	python3 -m venv $(PEER) && $(PEER)/bin/pip install -q -r bench/peer-requirements.txt && touch $@
+
+# The bundled models next to published outputs of the same paintings (never commit it).
+side-by-side: install
+	$(PY) -m training.side_by_side --photo $(DATA)/content-test/chicago.jpg --reference $(DATA)/reference-outputs --styles styles --out side_by_side.png
 
 bench: install
 	-$(MAKE) peer

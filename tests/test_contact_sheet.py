@@ -6,20 +6,24 @@ from training.contact_sheet import main
 
 
 def test_contact_sheet_renders_every_photo_in_every_style(tmp_path, trained_run, style_image,
-                                                          photo_dir, capsys):
-    styles = tmp_path / "styles"
-    for name in ("alpha", "beta"):
+                                                          multi_style_run, photo_dir, capsys):
+    styles, paintings = tmp_path / "styles", tmp_path / "paintings"
+    for name, run in (("alpha", trained_run), ("beta", trained_run), ("multi", multi_style_run)):
         (styles / name).mkdir(parents=True)
         for f in ("run.json", "transformer.weights.h5"):
-            shutil.copy(trained_run / f, styles / name / f)
+            shutil.copy(run / f, styles / name / f)
+    shutil.copytree(multi_style_run.parent / "paintings", paintings)
+    shutil.copy(style_image, paintings)
     out = tmp_path / "sheet.png"
     assert main(["--styles", str(styles), "--photos", str(photo_dir / "nested"),
-                 "--style-images", str(style_image.parent), "--out", str(out),
+                 "--style-images", str(paintings), "--out", str(out),
                  "--size", "48", "--cell", "64"]) == 0
     sheet = Image.open(out)
-    assert sheet.size == (3 * 64, 24 + 2 * 64)  # photo + 2 styles; 2 photos in nested/
+    # photo + 2 single styles + the 2 paintings of the multi-style model; 2 photos in nested/
+    assert sheet.size == (5 * 64, 24 + 2 * 64)
     printed = capsys.readouterr().out
     assert "alpha" in printed and "beta" in printed
+    assert "multi/dawn" in printed and "multi/dusk" in printed
 
 
 def test_missing_inputs_are_a_clear_error(tmp_path, capsys):

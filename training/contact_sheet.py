@@ -1,5 +1,6 @@
-"""`make contact-sheet`: every held-out photo in every bundled style, in one PNG grid,
-with each style's content and style losses on those photos.
+"""`make contact-sheet`: every held-out photo in every bundled style (each painting of a
+multi-style model too), in one PNG grid, with each style's content and style losses on
+those photos.
 
     python -m training.contact_sheet --styles styles --photos ../shared/data/content-test \
         --style-images ../shared/data/styles --out contact_sheet.png
@@ -17,37 +18,47 @@ from training.data import IMAGE_SUFFIXES, DataError, load_rgb
 from training.run_dir import RunDirError
 
 
-def _losses(model_dir: Path, style_images: Path, photos: list[np.ndarray]):
-    """(stylized photos, mean content loss, mean style loss) of one bundled style."""
+def _columns(model_dir: Path, style_images: Path, photos: list[np.ndarray]):
+    """(title, stylized photos, mean content loss, mean style loss) for each painting of one
+    bundled model: one column for a single-style model, one per painting for a
+    multi-style one."""
     from training.model import LossConfig, StyleTransferModel
     from training.run_dir import load_transformer
     from training.vgg import build_loss_network
 
     transformer, info = load_transformer(model_dir)
+    files = info.get("styles") or [info["style"]]
     losses = LossConfig(**info["losses"])
-    style = load_rgb(style_images / info["style"], long_side=info["style_size"])
-    model = StyleTransferModel(transformer, build_loss_network(losses.vgg_layers),
-                               [style.astype(np.float32)], losses)
-    outputs, content, style_loss = [], [], []
-    for photo in photos:
-        batch = photo[None].astype(np.float32)
-        outputs.append(np.clip(np.asarray(transformer(batch))[0], 0, 255).astype(np.uint8))
-        terms = model.compute_losses(batch, training=False)
-        content.append(float(terms["content"]))
-        style_loss.append(float(terms["style"]))
-    return outputs, float(np.mean(content)), float(np.mean(style_loss))
+    paintings = [load_rgb(style_images / f, long_side=info["style_size"]).astype(np.float32)
+                 for f in files]
+    model = StyleTransferModel(transformer, build_loss_network(losses.vgg_layers), paintings,
+                               losses, identity=bool(info.get("identity")))
+    columns = []
+    for index, file in enumerate(files):
+        outputs, content, style_loss = [], [], []
+        for photo in photos:
+            batch = photo[None].astype(np.float32)
+            outputs.append(np.clip(np.asarray(model(batch, style=index))[0], 0, 255)
+                           .astype(np.uint8))
+            terms = model.compute_losses(batch, training=False, style=index)
+            content.append(float(terms["content"]))
+            style_loss.append(float(terms["style"]))
+        title = model_dir.name if len(files) == 1 else f"{model_dir.name}/{Path(file).stem}"
+        columns.append((title, outputs, float(np.mean(content)), float(np.mean(style_loss))))
+    return columns
 
 
-def _grid(columns: list[tuple[str, list[np.ndarray]]], cell: int) -> Image.Image:
-    rows = len(columns[0][1])
-    sheet = Image.new("RGB", (cell * len(columns), 24 + cell * rows), "white")
+def _grid(columns: list[tuple[str, list[np.ndarray]]], cell: int,
+          cell_height: int | None = None) -> Image.Image:
+    rows, height = len(columns[0][1]), cell_height or cell
+    sheet = Image.new("RGB", (cell * len(columns), 24 + height * rows), "white")
     draw = ImageDraw.Draw(sheet)
     for c, (title, images) in enumerate(columns):
         draw.text((c * cell + 6, 6), title, fill="black")
         for r, pixels in enumerate(images):
             tile = Image.fromarray(pixels)
-            tile.thumbnail((cell - 4, cell - 4))
-            sheet.paste(tile, (c * cell + 2, 24 + r * cell + 2))
+            tile.thumbnail((cell - 4, height - 4))
+            sheet.paste(tile, (c * cell + 2, 24 + r * height + 2))
     return sheet
 
 
@@ -68,16 +79,17 @@ def main(argv: list[str] | None = None) -> int:
             raise DataError(f"need photos in {args.photos} and styles in {args.styles}")
         photos = [load_rgb(q, long_side=args.size) for q in paths]
         columns = [("photo", photos)]
-        print(f"{'style':<20} {'content loss':>14} {'style loss':>14}")
+        print(f"{'style':<36} {'content loss':>14} {'style loss':>14}")
         for name in names:
-            outputs, content, style = _losses(args.styles / name, args.style_images, photos)
-            columns.append((name, outputs))
-            print(f"{name:<20} {content:>14.4g} {style:>14.4g}")
+            for title, outputs, content, style in _columns(args.styles / name,
+                                                           args.style_images, photos):
+                columns.append((title, outputs))
+                print(f"{title:<36} {content:>14.4g} {style:>14.4g}")
     except (DataError, RunDirError, OSError) as e:
         print(f"contact_sheet: error: {e}", file=sys.stderr)
         return 2
     _grid(columns, args.cell).save(args.out)
-    print(f"contact_sheet: wrote {args.out} ({len(paths)} photos x {len(names)} styles)")
+    print(f"contact_sheet: wrote {args.out} ({len(paths)} photos x {len(columns) - 1} styles)")
     return 0
 
 

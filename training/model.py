@@ -85,9 +85,12 @@ class StyleTransferModel(keras.Model):
         weights = ops.one_hot(ops.full([ops.shape(images)[0]], style, "int32"), self.styles)
         return self.transformer({"image": images, "style_weights": weights}, training=training)
 
-    def compute_losses(self, photos, training: bool) -> dict:
+    def compute_losses(self, photos, training: bool, style=None) -> dict:
+        """The loss terms of painting `photos` in condition `style`: a random one if None,
+        as in training."""
         cfg = self.loss_config
-        style = 0 if self.styles == 1 else tf.random.uniform([], 0, self.styles, "int32")
+        if style is None:
+            style = 0 if self.styles == 1 else tf.random.uniform([], 0, self.styles, "int32")
         stylized = self(photos, style=style, training=training)
         generated = self.loss_network(stylized)
         target = ops.stop_gradient(self.content_network(photos))

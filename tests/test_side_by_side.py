@@ -1,0 +1,41 @@
+import shutil
+
+import numpy as np
+from PIL import Image
+
+from tests.conftest import write_image
+from training.side_by_side import main
+
+
+def test_side_by_side_puts_every_model_next_to_the_references(tmp_path, trained_run,
+                                                              multi_style_run, capsys):
+    styles = tmp_path / "styles"
+    for name, run in (("dawn", trained_run), ("masters", multi_style_run)):
+        (styles / name).mkdir(parents=True)
+        for f in ("run.json", "transformer.weights.h5"):
+            shutil.copy(run / f, styles / name / f)
+    photo = write_image(tmp_path / "city.jpg", size=(60, 40))
+    for painting in ("dusk", "dawn", "other"):  # the references of three paintings
+        write_image(tmp_path / "refs" / f"city_{painting}.jpg", size=(60, 40), seed=3)
+    out = tmp_path / "sheet.png"
+    assert main(["--photo", str(photo), "--reference", str(tmp_path / "refs"),
+                 "--styles", str(styles), "--size", "60", "--out", str(out)]) == 0
+    sheet = np.asarray(Image.open(out))
+    # Columns: references, masters, the single-style nets; rows: 3 paintings + the mix.
+    assert sheet.shape[:2] == (24 + 4 * 44, 3 * 64)
+    printed = capsys.readouterr().out
+    assert "rows dawn, dusk, other" in printed and "50/50 mix of dawn + dusk" in printed
+
+    def cell(row, column):
+        return sheet[24 + row * 44 + 2: 24 + row * 44 + 42, column * 64 + 2: column * 64 + 62]
+
+    assert cell(2, 1).min() == 255  # masters has no painting 'other': blank
+    assert cell(3, 1).min() < 255  # but paints the mix
+    assert cell(0, 2).min() < 255 and cell(1, 2).min() == 255  # the single net paints dawn only
+
+
+def test_missing_references_are_a_clear_error(tmp_path, capsys):
+    photo = write_image(tmp_path / "city.jpg")
+    assert main(["--photo", str(photo), "--reference", str(tmp_path),
+                 "--styles", str(tmp_path)]) == 2
+    assert "need city_*.jpg" in capsys.readouterr().err

@@ -1,0 +1,116 @@
+"""`make side-by-side`: one photo painted by every bundled model next to published
+reference outputs of the same paintings (Johnson et al.'s `chicago_*.jpg`), one row per
+painting, and a last row with a 50/50 mix of the first two paintings of the multi-style
+model: the quality bar of issue #15 is judged on this sheet, by eye.
+
+    python -m training.side_by_side --photo ../shared/data/content-test/chicago.jpg \
+        --reference ../shared/data/reference-outputs --out side_by_side.png
+
+The sheet holds third-party images (the references, the photo): an output to look at,
+never to commit.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from training.contact_sheet import _grid
+from training.data import DataError, load_rgb
+from training.run_dir import RunDirError
+
+# Reference files name some paintings differently from our painting files.
+REFERENCE_NAMES = {"wave": "great_wave", "scream": "the_scream"}
+# The issue's order; the mix row blends the first two.
+ROW_ORDER = ("starry_night", "great_wave", "the_scream", "composition_vii")
+
+Painter = Callable[[np.ndarray, dict[str, float]], np.ndarray]
+
+
+def painter(model_dir: Path) -> tuple[list[str], Painter]:
+    """(the model's paintings, paint(photo, {painting: share}) -> uint8 image)."""
+    from training.run_dir import conditions, load_transformer
+
+    transformer, info = load_transformer(model_dir)
+    count = conditions(info)
+    # A single-style model is named after its painting, as the catalogue names it.
+    names = [Path(f).stem for f in info["styles"]] if count > 1 else [model_dir.name]
+
+    def paint(photo: np.ndarray, mix: dict[str, float]) -> np.ndarray:
+        x = photo[None].astype(np.float32)
+        if count == 1:
+            out = transformer(x)
+        else:
+            weights = np.zeros((1, count), np.float32)
+            for name, share in mix.items():
+                weights[0, names.index(name)] = share
+            out = transformer({"image": x, "style_weights": weights})
+        return np.clip(np.asarray(out)[0], 0, 255).astype(np.uint8)
+
+    return names, paint
+
+
+def references(folder: Path, photo_stem: str, size: int) -> dict[str, np.ndarray]:
+    """{painting: reference output} from `<photo>_<painting>.jpg` files."""
+    found = {}
+    for path in sorted(folder.glob(f"{photo_stem}_*.jpg")):
+        name = path.stem.removeprefix(f"{photo_stem}_")
+        found[REFERENCE_NAMES.get(name, name)] = load_rgb(path, long_side=size)
+    order = [n for n in ROW_ORDER if n in found] + [n for n in found if n not in ROW_ORDER]
+    return {name: found[name] for name in order}
+
+
+def sheet_columns(photo: np.ndarray, refs: dict[str, np.ndarray],
+                  models: dict[str, tuple[list[str], Painter]]) -> list[tuple[str, list]]:
+    """Columns of the grid: the references, each multi-style model, then the single-style
+    models in one column (each row's own); one row per reference painting, then the
+    50/50 mix of the first two (multi-style models only; blank elsewhere)."""
+    blank = np.full_like(photo, 255)
+    rows, mix = list(refs), {name: 0.5 for name in list(refs)[:2]}
+    columns = [("reference (last row: the photo)", [refs[r] for r in rows] + [photo])]
+    singles = {names[0]: paint for names, paint in models.values() if len(names) == 1}
+    for model, (names, paint) in models.items():
+        if len(names) > 1:
+            cells = [paint(photo, {r: 1.0}) if r in names else blank for r in rows]
+            cells.append(paint(photo, mix) if set(mix) <= set(names) else blank)
+            columns.append((model, cells))
+    if singles:
+        cells = [singles[r](photo, {r: 1.0}) if r in singles else blank for r in rows]
+        columns.append(("single-style nets", cells + [blank]))
+    return columns
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="side_by_side", description=__doc__,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--photo", type=Path, required=True, help="the photo the references show")
+    p.add_argument("--reference", type=Path, required=True,
+                   help="folder of <photo>_<painting>.jpg reference outputs")
+    p.add_argument("--styles", type=Path, default=Path("styles"), help="bundled models")
+    p.add_argument("--size", type=int, default=512, help="long side of every cell's image")
+    p.add_argument("--out", type=Path, default=Path("side_by_side.png"))
+    args = p.parse_args(argv)
+    try:
+        photo = load_rgb(args.photo, long_side=args.size)
+        refs = references(args.reference, args.photo.stem, args.size)
+        dirs = sorted(q.parent for q in args.styles.glob("*/run.json"))
+        if not refs or not dirs:
+            raise DataError(f"need {args.photo.stem}_*.jpg in {args.reference} and models "
+                            f"in {args.styles}")
+        models = {d.name: painter(d) for d in dirs}
+        columns = sheet_columns(photo, refs, models)
+    except (DataError, RunDirError, OSError) as e:
+        print(f"side_by_side: error: {e}", file=sys.stderr)
+        return 2
+    height, width = photo.shape[:2]
+    _grid(columns, width + 4, height + 4).save(args.out)
+    print(f"side_by_side: wrote {args.out}: rows {', '.join(refs)}, a 50/50 mix of "
+          f"{' + '.join(list(refs)[:2])}; columns {', '.join(c[0] for c in columns)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
