@@ -1,5 +1,6 @@
-"""`python -m export.bundled_styles`: export the bundled styles (styles/<name>/) into a local
-model repository and add them to the repository's models.config.
+"""`python -m export.bundled_styles`: export the bundled styles (styles/<name>/, and the
+catalogue's arbitrary-style model) into a local model repository and add them to the
+repository's models.config.
 
 Only what is missing is added: a style that already has a version is not exported again,
 and a model already in models.config keeps the versions and labels it has, because a
@@ -8,6 +9,7 @@ newest version under the `stable` label, as in the cluster."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -50,15 +52,26 @@ def add_missing(config: ModelServerConfig, repo: Path, names: list[str]) -> list
     return added
 
 
+def arbitrary_models(styles_dir: Path) -> list[str]:
+    """The catalogue's arbitrary-style models: their weights are the published ones."""
+    path = styles_dir / "catalogue.json"
+    entries = json.loads(path.read_text()).get("styles", []) if path.exists() else []
+    return [e["name"] for e in entries if e.get("arbitrary")]
+
+
 def export_missing(styles_dir: Path, repo: Path) -> list[str]:
+    from export.arbitrary_export import export_arbitrary
     from serving.repository import versions
 
-    names = bundled_styles(styles_dir)
+    trained, arbitrary = bundled_styles(styles_dir), arbitrary_models(styles_dir)
+    names = trained + arbitrary
     if not names:
         raise FileNotFoundError(f"no bundled styles (*/run.json) under {styles_dir}")
     for name in names:
         if versions(repo / name):
             print(f"export: {name} already in {repo}")
+        elif name in arbitrary:
+            export_arbitrary(repo, name)
         else:
             export(ExportConfig(styles_dir / name, repo, name))
     path = repo / MODELS_CONFIG
@@ -76,9 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--styles", type=Path, default=Path("styles"), help="bundled styles folder")
     p.add_argument("--repo", type=Path, default=Path("model_repo"), help="model repository")
     args = p.parse_args(argv)
+    from export.magenta_weights import WeightsError
+
     try:
         names = export_missing(args.styles, args.repo)
-    except (OSError, ValueError, ConfigError) as e:
+    except (OSError, ValueError, ConfigError, WeightsError) as e:
         print(f"export.bundled_styles: error: {e}", file=sys.stderr)
         return 1
     print(f"export.bundled_styles: {len(names)} styles in {args.repo}/{MODELS_CONFIG}")

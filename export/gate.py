@@ -1,4 +1,5 @@
-"""The publishing gate: the SavedModel on disk must reproduce the trained Keras model."""
+"""The publishing gate: the SavedModel on disk must reproduce the Keras networks it was made
+from (trained here, or the published arbitrary-style ones)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,14 +9,18 @@ import numpy as np
 import tensorflow as tf
 
 from serving.contract import (
+    INPUT_EMBEDDINGS,
     INPUT_IMAGES,
+    INPUT_PAINTINGS,
     INPUT_PIXELS,
     INPUT_PRESERVE_COLORS,
     INPUT_STRENGTH,
     INPUT_STYLE_WEIGHTS,
+    OUTPUT_EMBEDDINGS,
     OUTPUT_IMAGES,
     OUTPUT_PIXELS,
     OUTPUT_STYLE_NAMES,
+    SIGNATURE_EMBED,
     SIGNATURE_ENCODED,
     SIGNATURE_PIXELS,
     SIGNATURE_STYLE_NAMES,
@@ -86,3 +91,31 @@ def _expected(transformer: keras.Model, pixels: np.ndarray, painting: int,
         conditions = transformer.input["style_weights"].shape[-1]  # paintings (+ identity)
         image = {"image": image, "style_weights": np.eye(conditions, dtype=np.float32)[[painting]]}
     return np.clip(np.round(np.asarray(transformer(image))), 0, 255)
+
+
+def check_arbitrary(path: Path, predictor: keras.Model, transformer: keras.Model) -> float:
+    """Reloads an arbitrary-style SavedModel: its embedding of a painting must be the
+    predictor's, and its painting with that embedding the transformer's (to 1 grey level);
+    returns the max error in grey levels."""
+    loaded = tf.saved_model.load(str(path))
+    missing = {SIGNATURE_ENCODED, SIGNATURE_PIXELS, SIGNATURE_EMBED} - set(loaded.signatures)
+    if missing:
+        raise GateError(f"signatures missing from the SavedModel: {sorted(missing)}")
+    painting = gate_input(side=predictor.input.shape[1])[:, :, :-4]  # square: no crop
+    encoded = tf.io.encode_png(painting[0])
+    embedding = loaded.signatures[SIGNATURE_EMBED](**{INPUT_PAINTINGS: tf.stack([encoded])})[
+        OUTPUT_EMBEDDINGS].numpy()
+    expected = np.asarray(predictor(painting.astype(np.float32) / 255.0))
+    if np.abs(embedding - expected).max() > 1e-3 * max(1.0, np.abs(expected).max()):
+        raise GateError(f"{SIGNATURE_EMBED} differs from the style predictor by "
+                        f"{np.abs(embedding - expected).max():g}")
+    pixels = gate_input(side=64)[:, :, :-4]  # a multiple of 4: nothing padded
+    got = loaded.signatures[SIGNATURE_PIXELS](**{
+        INPUT_PIXELS: tf.constant(pixels), INPUT_EMBEDDINGS: tf.constant(embedding),
+        INPUT_STRENGTH: tf.constant([1.0]), INPUT_PRESERVE_COLORS: tf.constant([False])})
+    want = np.clip(np.round(255 * np.asarray(transformer(
+        {"image": pixels.astype(np.float32) / 255.0, "embedding": embedding}))), 0, 255)
+    error = float(np.abs(got[OUTPUT_PIXELS].numpy().astype(np.float32) - want).max())
+    if error > MAX_GREY_LEVELS["float32"]:
+        raise GateError(f"exported model differs from the networks by {error:g} grey levels")
+    return error

@@ -11,15 +11,20 @@ import keras
 import tensorflow as tf
 
 from serving.contract import (
+    EMBEDDING_SIZE,
+    INPUT_EMBEDDINGS,
     INPUT_IMAGES,
+    INPUT_PAINTINGS,
     INPUT_PIXELS,
     INPUT_PRESERVE_COLORS,
     INPUT_STRENGTH,
     INPUT_STYLE_WEIGHTS,
     JPEG_QUALITY,
+    OUTPUT_EMBEDDINGS,
     OUTPUT_IMAGES,
     OUTPUT_PIXELS,
     OUTPUT_STYLE_NAMES,
+    SIGNATURE_EMBED,
     SIGNATURE_ENCODED,
     SIGNATURE_PIXELS,
     SIGNATURE_STYLE_NAMES,
@@ -27,6 +32,8 @@ from serving.contract import (
 
 _PIXELS = tf.TensorSpec([None, None, None, 3], tf.uint8, name=INPUT_PIXELS)
 _IMAGES = tf.TensorSpec([None], tf.string, name=INPUT_IMAGES)
+_STRENGTH = tf.TensorSpec([None], tf.float32, name=INPUT_STRENGTH)
+_PRESERVE_COLORS = tf.TensorSpec([None], tf.bool, name=INPUT_PRESERVE_COLORS)
 
 
 def _to_uint8(stylized):
@@ -45,6 +52,11 @@ def keep_photo_colors(painted, photo):
     luminance = tf.image.rgb_to_yuv(painted / 255.0)[..., :1]
     chrominance = tf.image.rgb_to_yuv(photo / 255.0)[..., 1:]
     return tf.image.yuv_to_rgb(tf.concat([luminance, chrominance], axis=-1)) * 255.0
+
+
+def _strength_checks(strength) -> list:
+    return [tf.debugging.assert_less_equal(strength, 1.0, "strength must be <= 1"),
+            tf.debugging.assert_non_negative(strength, "strength must be >= 0")]
 
 
 class Stylizer(tf.Module):
@@ -85,8 +97,7 @@ class MultiStyleStylizer(tf.Module):
         super().__init__(name="multi_style_stylizer")
         self.transformer, self.names, self.identity = transformer, list(style_names), identity
         controls = [tf.TensorSpec([None, len(self.names)], tf.float32, name=INPUT_STYLE_WEIGHTS),
-                    tf.TensorSpec([None], tf.float32, name=INPUT_STRENGTH),
-                    tf.TensorSpec([None], tf.bool, name=INPUT_PRESERVE_COLORS)]
+                    _STRENGTH, _PRESERVE_COLORS]
         self.stylize_pixels = tf.function(self._pixels, input_signature=[_PIXELS, *controls])
         self.stylize_images = tf.function(self._images, input_signature=[_IMAGES, *controls])
         self.style_names = tf.function(
@@ -98,8 +109,7 @@ class MultiStyleStylizer(tf.Module):
         checks = [tf.debugging.assert_non_negative(style_weights, "style_weights must be >= 0"),
                   tf.debugging.assert_positive(tf.reduce_sum(style_weights, axis=1),
                                                "style_weights must not be all 0"),
-                  tf.debugging.assert_less_equal(strength, 1.0, "strength must be <= 1"),
-                  tf.debugging.assert_non_negative(strength, "strength must be >= 0")]
+                  *_strength_checks(strength)]
         with tf.control_dependencies(checks):
             mix = style_weights / tf.reduce_sum(style_weights, axis=1, keepdims=True)
         if not self.identity:
@@ -136,3 +146,67 @@ class MultiStyleStylizer(tf.Module):
     def signatures(self) -> dict:
         return {SIGNATURE_ENCODED: self.stylize_images, SIGNATURE_PIXELS: self.stylize_pixels,
                 SIGNATURE_STYLE_NAMES: self.style_names}
+
+
+class ArbitraryStylizer(tf.Module):
+    """The arbitrary-style networks (training/arbitrary_net.py): any painting's embedding
+    paints the photo at its own resolution. Strength interpolates the embedding from the
+    photo's own (the predictor run on the photo) to the painting's (Ghiasi et al. 2017)."""
+
+    def __init__(self, predictor: keras.Model, transformer: keras.Model):
+        super().__init__(name="arbitrary_stylizer")
+        self.predictor, self.transformer = predictor, transformer
+        self.side = int(predictor.input.shape[1])
+        controls = [tf.TensorSpec([None, EMBEDDING_SIZE], tf.float32, name=INPUT_EMBEDDINGS),
+                    _STRENGTH, _PRESERVE_COLORS]
+        self.stylize_pixels = tf.function(self._pixels, input_signature=[_PIXELS, *controls])
+        self.stylize_images = tf.function(self._images, input_signature=[_IMAGES, *controls])
+        self.embed_paintings = tf.function(
+            self._embed, input_signature=[tf.TensorSpec([None], tf.string, name=INPUT_PAINTINGS)])
+
+    def embedding(self, pixels):
+        """float 0..255 [N, H, W, 3] -> [N, 100]: the centre square at the predictor's size."""
+        height, width = tf.shape(pixels)[1], tf.shape(pixels)[2]
+        side = tf.minimum(height, width)
+        square = tf.image.crop_to_bounding_box(pixels, (height - side) // 2, (width - side) // 2,
+                                               side, side)
+        small = tf.image.resize(square, [self.side, self.side], antialias=True) / 255.0
+        return self.predictor(small, training=False)
+
+    def _embed(self, paintings):
+        def one(encoded):
+            return self.embedding(tf.cast(_decode(encoded), tf.float32))[0]
+
+        return {OUTPUT_EMBEDDINGS: tf.map_fn(one, paintings, fn_output_signature=tf.float32)}
+
+    def _stylize(self, pixels, embeddings, strength, preserve_colors):
+        photo = tf.cast(pixels, tf.float32)
+        with tf.control_dependencies(_strength_checks(strength)):
+            weight = strength[:, None]
+        embeddings = tf.cond(tf.reduce_all(strength >= 1.0), lambda: embeddings,
+                             lambda: weight * embeddings + (1 - weight) * self.embedding(photo))
+        # The network halves the size twice: reflect-pad to a multiple of 4, crop after.
+        height, width = tf.shape(photo)[1], tf.shape(photo)[2]
+        padded = tf.pad(photo, [[0, 0], [0, (-height) % 4], [0, (-width) % 4], [0, 0]],
+                        mode="REFLECT")
+        painted = self.transformer({"image": padded / 255.0, "embedding": embeddings},
+                                   training=False)[:, :height, :width] * 255.0
+        painted = tf.where(preserve_colors[:, None, None, None],
+                           keep_photo_colors(painted, photo), painted)
+        return _to_uint8(painted)
+
+    def _pixels(self, pixels, embeddings, strength, preserve_colors):
+        return {OUTPUT_PIXELS: self._stylize(pixels, embeddings, strength, preserve_colors)}
+
+    def _images(self, images, embeddings, strength, preserve_colors):
+        def one(row):
+            encoded, embedding, power, keep = row
+            pixels = self._stylize(_decode(encoded), embedding[None], power[None], keep[None])
+            return tf.io.encode_jpeg(pixels[0], quality=JPEG_QUALITY)
+
+        rows = (images, embeddings, strength, preserve_colors)
+        return {OUTPUT_IMAGES: tf.map_fn(one, rows, fn_output_signature=tf.string)}
+
+    def signatures(self) -> dict:
+        return {SIGNATURE_ENCODED: self.stylize_images, SIGNATURE_PIXELS: self.stylize_pixels,
+                SIGNATURE_EMBED: self.embed_paintings}

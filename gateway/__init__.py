@@ -10,6 +10,7 @@ from gateway import edge, model_client
 from gateway.catalogue import load_catalogue
 from gateway.errors import register_error_handlers
 from gateway.metrics import REQUEST_LATENCY, REQUESTS
+from gateway.own_paintings import EmbeddingCache
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,6 +23,7 @@ DEFAULTS = {
     "HARD_MAX_SIDE": 2048,
     "PREVIEW_SIDE": 192,                   # long side of /api/v1/previews images by default
     "PREVIEW_MAX_SIDE": 512,
+    "EMBEDDING_CACHE_SIZE": 1024,          # uploaded paintings' embeddings kept (LRU)
     "PREDICT_TIMEOUT": 30.0,               # seconds, gRPC deadline of one Predict
     "STATUS_TIMEOUT": 2.0,                 # seconds, gRPC deadline of GetModelStatus
     "PREDICT_RETRIES": 5,                  # retries on UNAVAILABLE (0.1 s doubling), in the deadline
@@ -51,6 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_error_handlers(app)
     edge.init_app(app)
     model_client.init_app(app)
+    app.extensions["embedding_cache"] = EmbeddingCache(int(app.config["EMBEDDING_CACHE_SIZE"]))
     _count_requests(app)
     return app
 

@@ -1,4 +1,5 @@
-"""The JSON API: /api/v1/styles, /api/v1/stylize, /api/v1/previews, /api/v1/openapi.json."""
+"""The JSON API: /api/v1/styles, /api/v1/stylize, /api/v1/embeddings, /api/v1/previews,
+/api/v1/openapi.json."""
 from __future__ import annotations
 
 import base64
@@ -10,7 +11,8 @@ from gateway.images import UploadLimits, prepare_image
 from gateway.metrics import IMAGE_PIXELS, UPLOAD_BYTES
 from gateway.model_client import get_client
 from gateway.openapi import openapi_document
-from gateway.paint_request import parse_flag, parse_strength, resolve
+from gateway.own_paintings import EmbeddingCache, embed_uploads
+from gateway.paint_request import arbitrary_model, parse_flag, parse_strength, resolve, resolve_own
 from serving.predict_request import controls
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -65,7 +67,7 @@ def styles():
     client, catalogue = get_client(), current_app.config["CATALOGUE"]
     label = current_app.config["DEFAULT_LABEL"] or None
     models, gallery, server_down = [], {}, False
-    for name in catalogue.models:
+    for name in [*catalogue.multi_style, *catalogue.single_style]:
         versions, error = ([], None) if server_down else _model_status(client, name)
         server_down = server_down or isinstance(error, (ModelServerUnavailable, ModelServerTimeout))
         multi = name in catalogue.multi_style
@@ -81,6 +83,13 @@ def styles():
             if painting not in gallery:
                 gallery[painting] = _gallery_entry(catalogue.painting(painting), name, multi,
                                                    versions)
+    for name in catalogue.arbitrary:
+        versions, _ = ([], None) if server_down else _model_status(client, name)
+        models.append({"name": name, "arbitrary": True, "versions": versions,
+                       "available": bool(versions)})
+        for painting in catalogue.embeddings:
+            gallery.setdefault(painting, _gallery_entry(catalogue.painting(painting), name, True,
+                                                        versions))
     return jsonify(styles=list(gallery.values()), models=models)
 
 
@@ -96,7 +105,12 @@ def stylize():
     cfg = current_app.config
     max_side = _int_param("max_side", cfg["DEFAULT_MAX_SIDE"], 16, cfg["HARD_MAX_SIDE"])
     version, label = _version_and_label()
-    paint = resolve(request.form, cfg["CATALOGUE"], get_client(), version, label)
+    if request.form.get("style_embedding", "").strip():
+        if request.form.get("style", "").strip():
+            raise BadParameter("give either style or style_embedding, not both")
+        paint = resolve_own(request.form, cfg["CATALOGUE"], _embedding_cache(), version)
+    else:
+        paint = resolve(request.form, cfg["CATALOGUE"], get_client(), version, label)
     g.style = paint.style if len(paint.mix) == 1 else "mix"
     image = _upload(max_side)
     jpegs, served_version = get_client().stylize(
@@ -108,6 +122,23 @@ def stylize():
     response.headers["X-Model-Version"] = str(served_version)
     response.headers["X-Image-Size"] = f"{image.width}x{image.height}"
     return response
+
+
+@bp.post("/embeddings")
+def embeddings():
+    """Uploaded paintings (`painting`, up to MAX_PAINTINGS files) embedded by the
+    arbitrary-style model, once each: the ids to give /stylize as `style_embedding`."""
+    cfg = current_app.config
+    model = arbitrary_model(request.form, cfg["CATALOGUE"])
+    version, label = _version_and_label()
+    g.style = "embeddings"
+    embedded = embed_uploads(request.files.getlist("painting"), model, get_client(),
+                             _embedding_cache(), UploadLimits(cfg["MAX_PIXELS"]), version, label)
+    return jsonify(model=model, paintings=[{"id": p.id, "cached": p.cached} for p in embedded])
+
+
+def _embedding_cache() -> EmbeddingCache:
+    return current_app.extensions["embedding_cache"]
 
 
 @bp.post("/previews")

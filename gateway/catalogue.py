@@ -4,8 +4,10 @@
 painting and carries its title, artist, year and licence; a multi-style model says
 `"multi_style": true` and names nothing: which paintings it holds, and in which order,
 the model itself answers (its style_names signature), so a new version with more
-paintings needs no change here. `paintings` gives the title, artist and thumbnail of each
-painting a multi-style model may name.
+paintings needs no change here; an arbitrary-style model says `"arbitrary": true` and
+paints with any painting's embedding. `paintings` gives the title, artist and thumbnail
+of each painting a model may name, and, for a painting added without training
+(`python -m export.add_painting`), its `embedding` for the arbitrary-style model.
 """
 from __future__ import annotations
 
@@ -37,10 +39,12 @@ class Catalogue:
     single_style: dict[str, Style] = field(default_factory=dict)  # model name -> its painting
     multi_style: tuple[str, ...] = ()  # multi-style model names, the site's default first
     paintings: dict[str, Style] = field(default_factory=dict)
+    arbitrary: tuple[str, ...] = ()  # arbitrary-style model names (any painting), default first
+    embeddings: dict[str, tuple[float, ...]] = field(default_factory=dict)  # painting -> its own
 
     @property
     def models(self) -> list[str]:
-        return [*self.multi_style, *self.single_style]
+        return [*self.multi_style, *self.single_style, *self.arbitrary]
 
     def painting(self, name: str) -> Style:
         """What the gallery shows for a painting a model names, known or not."""
@@ -58,8 +62,11 @@ def load_catalogue(path: Path) -> Catalogue:
     paintings = {e["name"]: Style.from_entry(e) for e in data.get("paintings", [])}
     single = {}
     for e in models:
-        if not e.get("multi_style"):
+        if not e.get("multi_style") and not e.get("arbitrary"):
             known = paintings.get(e["name"])
             single[e["name"]] = Style.from_entry(
                 {**({"thumbnail": known.thumbnail} if known else {}), **e})
-    return Catalogue(single, tuple(e["name"] for e in models if e.get("multi_style")), paintings)
+    return Catalogue(
+        single, tuple(e["name"] for e in models if e.get("multi_style")), paintings,
+        tuple(e["name"] for e in models if e.get("arbitrary")),
+        {e["name"]: tuple(e["embedding"]) for e in data.get("paintings", []) if e.get("embedding")})

@@ -13,3 +13,5 @@ UPLOAD_BYTES = Histogram("gateway_upload_bytes", "size of uploads",
                          buckets=(1e4, 1e5, 5e5, 1e6, 5e6, 2e7))
 RATE_LIMITED = Counter("gateway_rate_limited_total", "requests refused by the per-client rate limit",
                        ["route"])
+EMBEDDING_CACHE = Counter("gateway_embedding_cache_total",
+                          "uploaded paintings looked up in the embedding cache", ["result"])

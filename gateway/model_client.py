@@ -87,6 +87,11 @@ class ModelClient:
         finally:
             PREDICT_LATENCY.labels(model).observe(time.perf_counter() - start)
 
+    def embed(self, model: str, paintings: list[bytes], version: int | None = None,
+              label: str | None = None) -> tuple[list[list[float]], int]:
+        return self._call(lambda t: self.server.embed(model, paintings, version, label, t),
+                          self.timeout, f"model {model!r}")
+
     def style_names(self, model: str, version: int | None = None,
                     label: str | None = None) -> tuple[list[str], int]:
         """A multi-style model's paintings and the version that named them, remembered for

@@ -30,6 +30,8 @@ from tensorflow_serving.apis import (
 )
 
 from serving.predict_request import (
+    embed_request,
+    embeddings,
     style_names,
     style_names_request,
     stylize_request,
@@ -86,6 +88,13 @@ class ModelServerClient:
         version that answered."""
         response = self.predict(style_names_request(model, version, label), timeout)
         return style_names(response), response.model_spec.version.value
+
+    def embed(self, model: str, paintings: list[bytes], version: int | None = None,
+              label: str | None = None, timeout: float | None = None
+              ) -> tuple[list[list[float]], int]:
+        """An arbitrary-style model's embeddings of encoded paintings, and its version."""
+        response = self.predict(embed_request(model, paintings, version, label), timeout)
+        return embeddings(response), response.model_spec.version.value
 
     def versions(self, model: str, timeout: float | None = None) -> dict[int, str]:
         """{version: state name} as GetModelStatus reports them (LOADING, AVAILABLE, END...)."""

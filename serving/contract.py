@@ -23,6 +23,19 @@ A multi-style model (one network for several paintings, trained with several
 and one more signature, ``style_names`` (no inputs), whose output ``style_names``: string
 [paintings] names the paintings in the order of ``style_weights``.
 
+An arbitrary-style model (any painting as a style, Ghiasi et al. 2017) takes a style
+embedding instead of painting weights:
+
+``serving_default`` and ``stylize_pixels``
+    inputs ``images`` (or ``pixels``) as above, and
+    ``style_embeddings``: float32 [N, 100], one painting's embedding or a weighted mean of
+        several (a mix); ``strength`` and ``preserve_colors`` as above (strength
+        interpolates from the photo's own embedding to the painting's)
+
+``embed_paintings``
+    input  ``paintings``: string [N], encoded images of paintings (centre square, 256 px)
+    output ``style_embeddings``: float32 [N, 100]
+
 This module imports nothing heavy so both sides can share it.
 """
 
@@ -38,6 +51,10 @@ INPUT_STRENGTH = "strength"
 INPUT_PRESERVE_COLORS = "preserve_colors"
 SIGNATURE_STYLE_NAMES = "style_names"
 OUTPUT_STYLE_NAMES = "style_names"
+SIGNATURE_EMBED = "embed_paintings"
+INPUT_PAINTINGS = "paintings"
+INPUT_EMBEDDINGS = OUTPUT_EMBEDDINGS = "style_embeddings"
+EMBEDDING_SIZE = 100
 
 # Files inside a version directory, beside saved_model.pb.
 WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"

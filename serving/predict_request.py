@@ -5,16 +5,21 @@ as the gateway and the load tester stay cheap.
 """
 from __future__ import annotations
 
+import numpy as np
 from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorflow_serving.apis import predict_pb2
 
 from serving.contract import (
+    INPUT_EMBEDDINGS,
     INPUT_IMAGES,
+    INPUT_PAINTINGS,
     INPUT_PRESERVE_COLORS,
     INPUT_STRENGTH,
     INPUT_STYLE_WEIGHTS,
+    OUTPUT_EMBEDDINGS,
     OUTPUT_IMAGES,
     OUTPUT_STYLE_NAMES,
+    SIGNATURE_EMBED,
     SIGNATURE_ENCODED,
     SIGNATURE_STYLE_NAMES,
 )
@@ -30,14 +35,19 @@ def string_tensor(values: list[bytes]) -> tensor_pb2.TensorProto:
                                   string_val=values)
 
 
+def _matrix(rows: list[list[float]]) -> tensor_pb2.TensorProto:
+    columns = len(rows[0]) if rows else 0
+    return tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, tensor_shape=_shape(len(rows), columns),
+                                  float_val=[w for row in rows for w in row])
+
+
 def controls(style_weights: list[list[float]], strength: list[float],
-             preserve_colors: list[bool]) -> dict[str, tensor_pb2.TensorProto]:
-    """The inputs a multi-style model takes beside the images, one row per image."""
-    rows, columns = len(style_weights), len(style_weights[0]) if style_weights else 0
+             preserve_colors: list[bool],
+             weights_input: str = INPUT_STYLE_WEIGHTS) -> dict[str, tensor_pb2.TensorProto]:
+    """The inputs a multi-style model takes beside the images, one row per image; an
+    arbitrary-style model takes embeddings in place of the weights (`embedding_controls`)."""
     return {
-        INPUT_STYLE_WEIGHTS: tensor_pb2.TensorProto(
-            dtype=types_pb2.DT_FLOAT, tensor_shape=_shape(rows, columns),
-            float_val=[w for row in style_weights for w in row]),
+        weights_input: _matrix(style_weights),
         INPUT_STRENGTH: tensor_pb2.TensorProto(
             dtype=types_pb2.DT_FLOAT, tensor_shape=_shape(len(strength)), float_val=strength),
         INPUT_PRESERVE_COLORS: tensor_pb2.TensorProto(
@@ -56,6 +66,11 @@ def _request(model: str, signature: str, version: int | None,
     elif label:
         request.model_spec.version_label = label
     return request
+
+
+def embedding_controls(embeddings: list[list[float]], strength: list[float],
+                       preserve_colors: list[bool]) -> dict[str, tensor_pb2.TensorProto]:
+    return controls(embeddings, strength, preserve_colors, INPUT_EMBEDDINGS)
 
 
 def stylize_request(model: str, images: list[bytes], version: int | None = None,
@@ -85,3 +100,21 @@ def style_names_request(model: str, version: int | None = None,
 
 def style_names(response: predict_pb2.PredictResponse) -> list[str]:
     return [name.decode() for name in response.outputs[OUTPUT_STYLE_NAMES].string_val]
+
+
+def embed_request(model: str, paintings: list[bytes], version: int | None = None,
+                  label: str | None = None) -> predict_pb2.PredictRequest:
+    """A Predict of an arbitrary-style model's embed_paintings signature."""
+    request = _request(model, SIGNATURE_EMBED, version, label)
+    request.inputs[INPUT_PAINTINGS].CopyFrom(string_tensor(paintings))
+    request.output_filter.append(OUTPUT_EMBEDDINGS)
+    return request
+
+
+def embeddings(response: predict_pb2.PredictResponse) -> list[list[float]]:
+    tensor = response.outputs[OUTPUT_EMBEDDINGS]
+    width = tensor.tensor_shape.dim[-1].size
+    # Servers pack large float tensors as raw little-endian bytes, small ones as float_val.
+    values = (np.frombuffer(tensor.tensor_content, "<f4").tolist() if tensor.tensor_content
+              else list(tensor.float_val))
+    return [values[i:i + width] for i in range(0, len(values), width)]

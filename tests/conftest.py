@@ -74,8 +74,8 @@ def multi_style_run(tmp_path_factory, photo_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def model_repo(tmp_path_factory, trained_run, multi_style_run) -> Path:
-    """A model repository holding version 1 of the models 'tiny', 'tiny_b' and the
-    multi-style 'tiny_multi'."""
+    """A model repository holding version 1 of the models 'tiny', 'tiny_b', the
+    multi-style 'tiny_multi' and the arbitrary-style 'arbitrary'."""
     from export.export_run import main
 
     repo = tmp_path_factory.mktemp("model_repo")
@@ -83,6 +83,9 @@ def model_repo(tmp_path_factory, trained_run, multi_style_run) -> Path:
     # A second model for the price of a copy: a version directory does not name its model.
     shutil.copytree(repo / "tiny", repo / "tiny_b")
     assert main([str(multi_style_run), "--repo", str(repo), "--name", "tiny_multi"]) == 0
+    from export.arbitrary_export import export_arbitrary
+
+    export_arbitrary(repo, "arbitrary")  # the published networks: small enough for tests
     return repo
 
 
@@ -99,6 +102,10 @@ model_config_list {{
   }}
   config {{
     name: "tiny_multi" base_path: "{repo}/tiny_multi" model_platform: "tensorflow"
+    version_labels {{ key: "stable" value: 1 }}
+  }}
+  config {{
+    name: "arbitrary" base_path: "{repo}/arbitrary" model_platform: "tensorflow"
     version_labels {{ key: "stable" value: 1 }}
   }}
 }}
@@ -119,8 +126,8 @@ def model_server_in_process(config: Path, port: int = 0):
 
 @pytest.fixture(scope="session")
 def model_server(model_repo, tmp_path_factory):
-    """The development model server serving `model_repo` (tiny, tiny_b and tiny_multi,
-    label stable=1)."""
+    """The development model server serving `model_repo` (tiny, tiny_b, tiny_multi and
+    arbitrary, label stable=1)."""
     config = tmp_path_factory.mktemp("server") / "models.config"
     config.write_text(MODELS_CONFIG.format(repo=model_repo))
     server = model_server_in_process(config).start()
@@ -134,8 +141,12 @@ def catalogue_file(tmp_path_factory) -> Path:
     path.write_text(json.dumps({"paintings": [
         {"name": "dawn", "title": "Dawn", "artist": "Test Suite", "year": 2026,
          "thumbnail": "paintings/dawn.jpg"},
+        # Added without training: the arbitrary-style model paints it from its embedding.
+        {"name": "noon", "title": "Noon", "artist": "Test Suite", "year": 2026,
+         "embedding": [0.5 * ((i % 7) - 3) for i in range(100)]},
     ], "styles": [
         {"name": "tiny_multi", "multi_style": True},
+        {"name": "arbitrary", "arbitrary": True},
         {"name": "tiny", "title": "Tiny", "artist": "Test Suite", "year": 2026},
         {"name": "tiny_b", "title": "Tiny B", "artist": "Test Suite", "year": 2026},
         {"name": "absent", "title": "Absent", "artist": "Nobody", "year": 1900},

@@ -105,7 +105,7 @@ def test_styles_list_versions_from_the_model_server(client):
 
 def test_probes_metrics_and_openapi(client, tmp_path):
     assert client.get("/healthz").get_json() == {"status": "ok"}
-    assert client.get("/readyz").get_json()["styles"] == ["tiny_multi", "tiny", "tiny_b"]
+    assert client.get("/readyz").get_json()["styles"] == ["tiny_multi", "tiny", "tiny_b", "arbitrary"]
     upload(client, encoded(tmp_path, "a.jpg"))
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'gateway_requests_total{route="/api/v1/stylize",status="200",style="tiny"}' in metrics

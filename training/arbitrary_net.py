@@ -1,0 +1,89 @@
+"""The two networks of arbitrary style transfer (Ghiasi et al. 2017, "Exploring the
+structure of a real-time, arbitrary neural artistic stylization network"), in the small
+form of Magenta's TF Hub release: a style predictor that turns any painting into a
+100-number embedding, and a transformer that paints a photo with an embedding.
+
+We do not train them (that takes ~80k paintings and GPU-days): export/magenta_weights.py
+loads the published weights into them. Both take and give pixels in 0..1.
+
+- `build_style_predictor()`: Keras' MobileNetV2 body (the published predictor is
+  MobileNetV2, its batch norms folded into biases) on a 256 x 256 painting, global average
+  pooling, and a linear bottleneck to the embedding.
+- `build_arbitrary_transformer()`: three convolutions down (9x9, 3x3/2, 3x3/2, no
+  normalization), five residual blocks and three convolutions up (nearest upsampling),
+  every one of those normalized by `StyleNorm`: instance norm whose scale and shift come
+  from the embedding. Fully convolutional: any photo whose sides are multiples of 4.
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+EMBEDDING = 100
+TRANSFORMER_CHANNELS = (8, 16, 32)
+RESIDUAL_BLOCKS = 5
+PREDICTOR_SIZE = 256
+
+
+class StyleNorm(layers.Layer):
+    """Instance norm with the scale and shift predicted from the style embedding (two
+    dense maps, the 1x1 convolutions of the published graph)."""
+
+    def __init__(self, channels: int, epsilon: float = 1e-5, **kwargs):  # the graph's
+        super().__init__(**kwargs)
+        self.channels, self.epsilon = channels, epsilon
+        self.scale = layers.Dense(channels, name="scale")
+        self.shift = layers.Dense(channels, name="shift")
+
+    def build(self, input_shape):
+        self.scale.build((None, EMBEDDING))
+        self.shift.build((None, EMBEDDING))
+
+    def call(self, inputs):
+        x, embedding = inputs
+        mean, variance = ops.moments(x, axes=[1, 2], keepdims=True)
+        scale = self.scale(embedding)[:, None, None, :]
+        shift = self.shift(embedding)[:, None, None, :]
+        return (x - mean) * ops.rsqrt(variance + self.epsilon) * scale + shift
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels, "epsilon": self.epsilon}
+
+
+def _reflect(x, pad: int):
+    return ops.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="reflect")
+
+
+def _conv(x, channels: int, kernel: int, stride: int, name: str):
+    """Reflect padding, then a valid convolution: as the published graph pads."""
+    return layers.Conv2D(channels, kernel, stride, name=name)(_reflect(x, kernel // 2))
+
+
+def build_arbitrary_transformer() -> keras.Model:
+    photo = keras.Input((None, None, 3), name="image")
+    embedding = keras.Input((EMBEDDING,), name="embedding")
+    c1, c2, c3 = TRANSFORMER_CHANNELS
+    x = photo
+    for i, (channels, kernel, stride) in enumerate(((c1, 9, 1), (c2, 3, 2), (c3, 3, 2)), 1):
+        x = ops.relu(_conv(x, channels, kernel, stride, f"contract_conv{i}"))
+    for i in range(1, RESIDUAL_BLOCKS + 1):
+        h = _conv(x, c3, 3, 1, f"residual{i}_conv1")
+        h = ops.relu(StyleNorm(c3, name=f"residual{i}_norm1")([h, embedding]))
+        h = _conv(h, c3, 3, 1, f"residual{i}_conv2")
+        x = x + StyleNorm(c3, name=f"residual{i}_norm2")([h, embedding])
+    for i, channels in enumerate((c2, c1), 1):
+        x = layers.UpSampling2D(2, interpolation="nearest")(x)
+        x = _conv(x, channels, 3, 1, f"expand_conv{i}")
+        x = ops.relu(StyleNorm(channels, name=f"expand_norm{i}")([x, embedding]))
+    x = _conv(x, 3, 9, 1, "expand_conv3")
+    x = ops.sigmoid(StyleNorm(3, name="expand_norm3")([x, embedding]))
+    return keras.Model({"image": photo, "embedding": embedding}, x, name="arbitrary_transformer")
+
+
+def build_style_predictor() -> keras.Model:
+    painting = keras.Input((PREDICTOR_SIZE, PREDICTOR_SIZE, 3), name="painting")
+    body = keras.applications.MobileNetV2(input_tensor=painting, include_top=False,
+                                          weights=None, alpha=1.0)
+    pooled = layers.GlobalAveragePooling2D(name="bottleneck_mean")(body.output)
+    embedding = layers.Dense(EMBEDDING, name="bottleneck")(pooled)
+    return keras.Model(painting, embedding, name="style_predictor")
