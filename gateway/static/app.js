@@ -1,9 +1,11 @@
-// The page talks to the JSON API only: GET /api/v1/styles, POST /api/v1/stylize and
-// POST /api/v1/previews. Once a photo is chosen, the painting follows the style and the
+// The page talks to the JSON API only: GET /api/v1/styles, POST /api/v1/stylize,
+// POST /api/v1/previews and POST /api/v1/embeddings (your own paintings). Once a photo is chosen, the painting follows the style and the
 // controls without another click; an answer to an older request is dropped, so the
 // picture on screen always matches the caption under it.
 const $ = (id) => document.getElementById(id);
-const state = { file: null, style: null, styles: new Map(), latest: 0, latestPreview: 0 };
+const state = { file: null, style: null, styles: new Map(), latest: 0, latestPreview: 0,
+                own: { files: [], ids: [], model: null } };
+const OWN = "your-painting";  // the card of the visitor's own paintings
 const FOLLOW_DELAY_MS = 250;   // sliders fire while dragging: ask once they rest
 let followTimer = null;
 let previewTimer = null;
@@ -21,20 +23,35 @@ async function errorText(response) {
 
 function selected() { return state.styles.get(state.style); }
 
+// The visitor's own paintings, by the ids /api/v1/embeddings gave them.
+function ownRequest(fields) {
+  const [first, second] = state.own.ids;
+  const share = Number($("balance").value);
+  fields.style_embedding = second ? `${first}:${share},${second}:${100 - share}` : first;
+  fields.model = state.own.model;
+  const name = second ? `your paintings ${share}% + ${100 - share}%` : "your painting";
+  return { fields, name };
+}
+
 // What the controls ask for, as the API's form fields, and the name it goes by.
 function request() {
   const style = selected();
-  const fields = { style: style.name, max_side: $("max-side").value };
+  const fields = { max_side: $("max-side").value };
+  fields.strength = String(Number($("strength").value) / 100);
+  fields.preserve_colors = $("keep-colors").checked ? "true" : "false";
+  if (style.name === OWN) return ownRequest(fields);
+  fields.style = style.name;
   let name = style.title;
-  if (style.controls) {
+  if (!style.controls) {
+    delete fields.strength;
+    delete fields.preserve_colors;
+  } else {
     const other = $("mix-with").value;
     if (other && other !== style.name) {
       const share = Number($("balance").value);
       fields.style = `${style.name}:${share},${other}:${100 - share}`;
       name = `${style.title} ${share}% + ${state.styles.get(other).title} ${100 - share}%`;
     }
-    fields.strength = String(Number($("strength").value) / 100);
-    fields.preserve_colors = $("keep-colors").checked ? "true" : "false";
     fields.model = style.model;
   }
   return { fields, name };
@@ -43,9 +60,11 @@ function request() {
 function updateControls() {
   const style = selected();
   const enabled = Boolean(style && style.controls);
-  for (const id of ["strength", "keep-colors", "mix-with", "balance"]) $(id).disabled = !enabled;
+  for (const id of ["strength", "keep-colors", "balance"]) $(id).disabled = !enabled;
   $("controls").classList.toggle("off", !enabled);
-  $("balance-row").hidden = !enabled || !$("mix-with").value;
+  const own = state.style === OWN;
+  $("mix-with").disabled = !enabled || own;
+  $("balance-row").hidden = !enabled || (own ? state.own.ids.length < 2 : !$("mix-with").value);
   $("strength-value").textContent = `${$("strength").value}%`;
   $("balance-value").textContent = `${$("balance").value}%`;
   $("go").disabled = !(state.file && style);
@@ -61,6 +80,7 @@ function pickStyle(name) {
     option.disabled = Boolean(option.value) &&
       (option.value === name || state.styles.get(option.value).model !== style.model);
   }
+  if (name === OWN) $("mix-with").value = "";
   if ($("mix-with").selectedOptions[0]?.disabled) $("mix-with").value = "";
   updateControls();
   follow();
@@ -89,8 +109,10 @@ async function loadStyles() {
   const box = $("styles");
   try {
     const response = await fetch("/api/v1/styles");
-    const { styles } = await response.json();
+    const { styles, models } = await response.json();
     box.replaceChildren(...styles.map(card));
+    state.own.model = models.find((m) => m.arbitrary && m.available)?.name || null;
+    $("own").hidden = !state.own.model;
     for (const s of styles) {
       state.styles.set(s.name, s);
       if (s.controls && s.available) $("mix-with").append(new Option(s.title, s.name));
@@ -145,7 +167,11 @@ async function stylize() {
   $("pending-name").textContent = $("result").src ? `→ ${name}` : name;
   showMessage("");
   try {
-    const response = await fetch("/api/v1/stylize", { method: "POST", body: form(fields) });
+    let response = await fetch("/api/v1/stylize", { method: "POST", body: form(fields) });
+    if (response.status === 422 && fields.style_embedding && ticket === state.latest) {
+      await embedOwn();  // this replica had forgotten the painting: embed it again
+      response = await fetch("/api/v1/stylize", { method: "POST", body: form(request().fields) });
+    }
     if (ticket !== state.latest) return;  // the controls moved on: a newer request follows
     if (!response.ok) throw new Error(await errorText(response));
     const url = URL.createObjectURL(await response.blob());
@@ -184,6 +210,40 @@ async function previews() {
   } catch (_) { /* previews are a courtesy: the main result reports errors */ }
 }
 
+// "Use your own painting": embedded once (the ids are reused for every slider move).
+async function embedOwn() {
+  const body = new FormData();
+  for (const file of state.own.files) body.append("painting", file);
+  body.append("model", state.own.model);
+  const response = await fetch("/api/v1/embeddings", { method: "POST", body });
+  if (!response.ok) throw new Error(await errorText(response));
+  state.own.ids = (await response.json()).paintings.map((p) => p.id);
+}
+
+async function setOwnPaintings(files) {
+  if (!files.length) return;
+  state.own.files = [...files].slice(0, 2);
+  showMessage(files.length > 2 ? "Two paintings at most: the first two are used." : "");
+  try {
+    await embedOwn();
+  } catch (e) {
+    state.own.ids = [];
+    showMessage(e.message);
+    return;
+  }
+  if (!state.styles.has(OWN)) {
+    const own = { name: OWN, title: "Your painting", artist: "", year: "", available: true,
+                  controls: true, model: state.own.model, thumbnail: null };
+    state.styles.set(OWN, own);
+    $("styles").prepend(card(own));
+  }
+  const img = document.querySelector(`.style[data-name="${OWN}"] .painting`);
+  img.src = URL.createObjectURL(state.own.files[0]);
+  document.querySelector(`.style[data-name="${OWN}"] small`).textContent =
+    state.own.files.map((f) => f.name).join(" + ");
+  pickStyle(OWN);
+}
+
 function onControl() {
   updateControls();
   follow();
@@ -200,6 +260,7 @@ drop.addEventListener("drop", (e) => {
 drop.addEventListener("keydown", (e) => { if (e.key === "Enter") $("file").click(); });
 $("file").addEventListener("change", (e) => setFile(e.target.files[0]));
 $("go").addEventListener("click", stylize);
+$("own-file").addEventListener("change", (e) => setOwnPaintings(e.target.files));
 for (const id of ["mix-with", "balance", "max-side"]) $(id).addEventListener("input", onControl);
 for (const id of ["strength", "keep-colors"]) {
   $(id).addEventListener("input", () => {

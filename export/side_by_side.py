@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from export.magenta_weights import WeightsError
 from training.contact_sheet import _grid
 from training.data import DataError, load_rgb
 from training.run_dir import RunDirError
@@ -53,6 +54,29 @@ def painter(model_dir: Path) -> tuple[list[str], Painter]:
     return names, paint
 
 
+def arbitrary_painter(painting_files: dict[str, Path]) -> tuple[list[str], Painter]:
+    """The arbitrary-style model (published weights) painting with each painting file's
+    embedding; a mix is the weighted mean of the embeddings, as the gateway does."""
+    from export.magenta_weights import load_predictor, load_transformer
+    from export.stylizer import ArbitraryStylizer
+    from training.arbitrary_net import build_arbitrary_transformer, build_style_predictor
+
+    predictor, transformer = build_style_predictor(), build_arbitrary_transformer()
+    load_predictor(predictor)
+    load_transformer(transformer)
+    module = ArbitraryStylizer(predictor, transformer)
+    embeddings = {name: np.asarray(module.embedding(load_rgb(path)[None].astype(np.float32)))
+                  for name, path in painting_files.items()}
+
+    def paint(photo: np.ndarray, mix: dict[str, float]) -> np.ndarray:
+        embedding = sum(share * embeddings[name] for name, share in mix.items())
+        out = module.stylize_pixels(photo[None], embedding, np.ones(1, np.float32),
+                                    np.zeros(1, bool))
+        return out["pixels"].numpy()[0]
+
+    return list(painting_files), paint
+
+
 def references(folder: Path, photo_stem: str, size: int) -> dict[str, np.ndarray]:
     """{painting: reference output} from `<photo>_<painting>.jpg` files."""
     found = {}
@@ -73,7 +97,7 @@ def sheet_columns(photo: np.ndarray, refs: dict[str, np.ndarray],
     columns = [("reference (last row: the photo)", [refs[r] for r in rows] + [photo])]
     singles = {names[0]: paint for names, paint in models.values() if len(names) == 1}
     for model, (names, paint) in models.items():
-        if len(names) > 1:
+        if len(names) > 1 or model.startswith("arbitrary"):
             cells = [paint(photo, {r: 1.0}) if r in names else blank for r in rows]
             cells.append(paint(photo, mix) if set(mix) <= set(names) else blank)
             columns.append((model, cells))
@@ -90,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reference", type=Path, required=True,
                    help="folder of <photo>_<painting>.jpg reference outputs")
     p.add_argument("--styles", type=Path, default=Path("styles"), help="bundled models")
+    p.add_argument("--paintings", type=Path, default=None,
+                   help="folder of the painting files (<painting>.jpg, ...): adds a column of the "
+                        "arbitrary-style model painting with each one's embedding")
     p.add_argument("--size", type=int, default=512, help="long side of every cell's image")
     p.add_argument("--out", type=Path, default=Path("side_by_side.png"))
     args = p.parse_args(argv)
@@ -101,8 +128,12 @@ def main(argv: list[str] | None = None) -> int:
             raise DataError(f"need {args.photo.stem}_*.jpg in {args.reference} and models "
                             f"in {args.styles}")
         models = {d.name: painter(d) for d in dirs}
+        if args.paintings:
+            files = {name: found for name in refs
+                     if (found := next(args.paintings.glob(f"{name}.*"), None))}
+            models["arbitrary (the painting's embedding)"] = arbitrary_painter(files)
         columns = sheet_columns(photo, refs, models)
-    except (DataError, RunDirError, OSError) as e:
+    except (DataError, RunDirError, OSError, WeightsError) as e:
         print(f"side_by_side: error: {e}", file=sys.stderr)
         return 2
     height, width = photo.shape[:2]

