@@ -3,8 +3,8 @@ import shutil
 import numpy as np
 from PIL import Image
 
-from tests.conftest import write_image
 from export.side_by_side import main
+from tests.conftest import write_image
 
 
 def test_side_by_side_puts_every_model_next_to_the_references(tmp_path, trained_run,
