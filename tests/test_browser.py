@@ -130,4 +130,4 @@ def test_your_own_paintings_paint_the_photo(browser, live_gateway, tmp_path):
     wait_until(page, "document.getElementById('result-name').textContent === "
                "'your paintings 80% + 20%' && document.getElementById('busy').hidden", timeout=30)
     assert page.evaluate("document.getElementById('result').naturalWidth") == 120
-    assert page.is_hidden("#message")
+    assert page.is_hidden("#message"), page.inner_text("#message")

@@ -16,6 +16,7 @@ intermediate images; Ctrl-C saves the picture as it is.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -330,9 +331,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise DataError(f"image not found: {path}")
         if not 16 <= cfg.size <= 4096 or cfg.iterations < 1 or cfg.levels < 1:
             raise DataError("--size must be 16..4096, --iterations and --levels >= 1")
-        from serving import tf_env
-
-        tf_env.apply()
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         start = time.monotonic()
         picture, terms = run(cfg)
     except Interrupted as stop:

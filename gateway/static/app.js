@@ -179,7 +179,7 @@ async function stylize() {
     $("result").src = url;
     $("result-name").textContent = name;
     $("download").href = url;
-    $("download").download = `${fields.style.replace(/[^\w.-]+/g, "_")}.jpg`;
+    $("download").download = `${(fields.style || OWN).replace(/[^\w.-]+/g, "_")}.jpg`;
     $("download").hidden = false;
   } catch (e) {
     if (ticket === state.latest) showMessage(e.message);
