@@ -16,6 +16,7 @@ intermediate images; Ctrl-C saves the picture as it is.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -119,7 +120,7 @@ def optimise_lbfgs(problem: Problem, image: np.ndarray, iterations: int, on_step
                           options={"maxiter": iterations, "maxcor": 20})
     except KeyboardInterrupt:
         raise Interrupted(state["image"]) from None
-    return result.x.reshape(image.shape)
+    return result.x.reshape(image.shape).astype(np.float32)
 
 
 def optimise_adam(problem: Problem, image: np.ndarray, iterations: int, learning_rate: float,
@@ -178,15 +179,24 @@ def _sizes(cfg: GatysConfig) -> list[int]:
     return [max(16, cfg.size >> (cfg.levels - 1 - level)) for level in range(cfg.levels)]
 
 
-def run(cfg: GatysConfig, on_image: Callable[[int, np.ndarray], None] | None = None,
-        progress: bool = True) -> tuple[np.ndarray, dict]:
-    """Optimises the picture; returns it (uint8) and the last loss terms. `on_image(step,
-    picture)` gets an intermediate picture every preview_every steps."""
-    from tqdm import tqdm
-
+@functools.cache
+def loss_network(layers: tuple[str, ...], weights: str, pooling: str):
+    """Built once per process: a service optimising one picture after another reuses it."""
     from training.vgg import build_loss_network
 
-    network = build_loss_network(cfg.losses.vgg_layers, cfg.vgg_weights, pooling=cfg.pooling)
+    return build_loss_network(list(layers), weights, pooling=pooling)
+
+
+def run(cfg: GatysConfig, on_image: Callable[[int, np.ndarray], None] | None = None,
+        progress: bool = True, should_stop: Callable[[], bool] | None = None,
+        on_progress: Callable[[int, dict], None] | None = None) -> tuple[np.ndarray, dict]:
+    """Optimises the picture; returns it (uint8) and the last loss terms. `on_image(step,
+    picture)` gets an intermediate picture every preview_every steps, `on_progress(step,
+    losses)` every step; when `should_stop()` turns true, Interrupted carries the picture
+    as it is."""
+    from tqdm import tqdm
+
+    network = loss_network(tuple(cfg.losses.vgg_layers), cfg.vgg_weights, cfg.pooling)
     paintings = [(load_rgb(p, long_side=cfg.style_size).astype(np.float32), w)
                  for p, w in cfg.styles]
     image, last, writer = None, {}, _writer(cfg.logdir)
@@ -200,7 +210,11 @@ def run(cfg: GatysConfig, on_image: Callable[[int, np.ndarray], None] | None = N
             done = level * per_level
 
             def on_step(step, picture, total, terms, done=done):
+                if should_stop is not None and should_stop():
+                    raise Interrupted(picture)
                 last.update(loss=total, **terms)
+                if on_progress is not None:
+                    on_progress(done + step, last)
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.3g}" for k, v in last.items()})
                 _log(writer, done + step, last, picture, cfg.preview_every, on_image)

@@ -1,0 +1,125 @@
+"""The HD worker's contract under load, on a real gunicorn process: bounded slots (429
+with Retry-After), cancel and abandonment free a slot at once, a time limit, results kept
+for a while, and a restart that forgets its jobs (404)."""
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+import requests
+from PIL import Image
+
+from local_stack.launch import free_port
+from tests.conftest import write_image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Worker:
+    def __init__(self, tmp_path, **settings):
+        self.port, self.tmp = free_port(), tmp_path
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+                    "HD_PAINTINGS_DIR": str(tmp_path / "paintings"), "HD_MAX_SIDE": "48",
+                    "HD_PREVIEW_EVERY": "1", **{f"HD_{k.upper()}": str(v) for k, v in settings.items()}}
+        write_image(tmp_path / "paintings" / "sunset.png", size=(64, 64), seed=4)
+        self.photo = write_image(tmp_path / "photo.jpg", size=(48, 40), seed=2).read_bytes()
+
+    def start(self) -> "Worker":
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "hd/gunicorn.conf.py", "hd.wsgi:app"],
+            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)  # its own process group: a crash takes the worker along
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):
+                    return self
+            except (urllib.error.URLError, OSError):
+                assert time.monotonic() < deadline, "the HD worker did not start"
+                time.sleep(0.3)
+
+    def stop(self, sig=signal.SIGTERM) -> None:
+        os.killpg(self.process.pid, sig)
+        self.process.wait(timeout=30)
+
+    def submit(self, iterations=200):
+        return requests.post(f"{self.url}/jobs", data={"style": "sunset", "iterations": iterations},
+                             files={"photo": ("p.jpg", self.photo, "image/jpeg")}, timeout=30)
+
+    def status(self, job_id):
+        return requests.get(f"{self.url}/jobs/{job_id}", timeout=10)
+
+    def wait(self, job_id, condition, timeout=60):
+        deadline = time.monotonic() + timeout
+        while True:
+            body = self.status(job_id).json()
+            if condition(body):
+                return body
+            assert time.monotonic() < deadline, body
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def worker(tmp_path):
+    w = Worker(tmp_path, max_running=1, abandon_after=4, keep_results=3, time_limit=60).start()
+    yield w
+    w.stop()
+
+
+def test_one_slot_cancel_frees_it_and_pictures_follow_the_progress(worker):
+    first = worker.submit()
+    assert first.status_code == 202, first.text
+    job = first.json()["id"]
+    full = worker.submit()
+    assert full.status_code == 429 and int(full.headers["Retry-After"]) >= 1
+    body = worker.wait(job, lambda b: b["step"] >= 2 and b["has_picture"])
+    assert body["state"] == "running" and body["eta_s"] is not None and body["losses"]["loss"] > 0
+    picture = requests.get(f"{worker.url}/jobs/{job}/picture", timeout=10)
+    assert Image.open(io.BytesIO(picture.content)).size == (48, 40)
+    started = time.monotonic()
+    assert requests.delete(f"{worker.url}/jobs/{job}", timeout=10).status_code == 200
+    body = worker.wait(job, lambda b: b["state"] != "running", timeout=10)
+    assert body["state"] == "cancelled" and time.monotonic() - started < 5
+    assert worker.submit().status_code == 202  # the slot is free again
+
+
+def test_an_abandoned_job_stops_and_results_expire(worker):
+    job = worker.submit().json()["id"]
+    time.sleep(6)  # nobody asks: abandoned after 4 s, its slot free
+    second = worker.submit(iterations=3)
+    assert second.status_code == 202, second.text
+    body = worker.wait(second.json()["id"], lambda b: b["state"] == "done")
+    assert body["step"] == 3
+    assert "abandoned" in worker.status(job).json()["note"]
+    time.sleep(4)  # results are kept 3 s
+    gone = worker.status(second.json()["id"])
+    assert gone.status_code == 404 and "start it again" in gone.json()["error"]
+
+
+def test_time_limit_keeps_the_picture_so_far(tmp_path):
+    w = Worker(tmp_path, time_limit=4).start()
+    try:
+        job = w.submit(iterations=500).json()["id"]
+        body = w.wait(job, lambda b: b["state"] != "running", timeout=30)
+        assert body["state"] == "done" and "time limit" in body["note"] and body["has_picture"]
+    finally:
+        w.stop()
+
+
+def test_a_restarted_worker_forgets_its_jobs_and_bad_input_is_400(worker):
+    job = worker.submit().json()["id"]
+    worker.stop(signal.SIGKILL)
+    worker.start()
+    assert worker.status(job).status_code == 404
+    bad = requests.post(f"{worker.url}/jobs", data={"style": "sunset"},
+                        files={"photo": ("p.jpg", b"not an image", "image/jpeg")}, timeout=10)
+    assert bad.status_code == 400 and "readable" in bad.json()["error"]
+    unknown = requests.post(f"{worker.url}/jobs", data={"style": "nope"},
+                            files={"photo": ("p.jpg", worker.photo, "image/jpeg")}, timeout=10)
+    assert unknown.status_code == 400 and "no painting 'nope'" in unknown.json()["error"]
