@@ -24,6 +24,9 @@ DEFAULTS = {
     "PREVIEW_SIDE": 192,                   # long side of /api/v1/previews images by default
     "PREVIEW_MAX_SIDE": 512,
     "EMBEDDING_CACHE_SIZE": 1024,          # uploaded paintings' embeddings kept (LRU)
+    "HD_WORKER": "",                       # URL of the HD worker (hd/); "" = no HD
+    "HD_MAX_SIDE": 512,                    # long side of an HD picture
+    "HD_ITERATIONS": 100,                  # optimisation steps of an HD job by default
     "PREDICT_TIMEOUT": 30.0,               # seconds, gRPC deadline of one Predict
     "STATUS_TIMEOUT": 2.0,                 # seconds, gRPC deadline of GetModelStatus
     "PREDICT_RETRIES": 5,                  # retries on UNAVAILABLE (0.1 s doubling), in the deadline
@@ -45,9 +48,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     app.config["CATALOGUE"] = load_catalogue(Path(app.config["CATALOGUE_FILE"]))
 
-    from gateway import api, health, pages
+    from gateway import api, hd_proxy, health, pages
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(hd_proxy.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
     register_error_handlers(app)

@@ -90,7 +90,8 @@ def styles():
         for painting in catalogue.embeddings:
             gallery.setdefault(painting, _gallery_entry(catalogue.painting(painting), name, True,
                                                         versions))
-    return jsonify(styles=list(gallery.values()), models=models)
+    return jsonify(styles=list(gallery.values()), models=models,
+                   hd=bool(current_app.config["HD_WORKER"]))
 
 
 def _gallery_entry(style, model: str, multi: bool, versions: list[int]) -> dict:

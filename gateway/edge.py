@@ -76,7 +76,7 @@ def init_app(app: Flask) -> None:
                       enabled=bool(app.config["STYLIZE_RATE_LIMIT"]))
     app.extensions["rate_limiter"] = limiter
     if app.config["STYLIZE_RATE_LIMIT"]:
-        for view in ("api.stylize", "api.previews", "api.embeddings"):  # each on its own
+        for view in ("api.stylize", "api.previews", "api.embeddings", "hd.submit"):  # each on its own
             app.view_functions[view] = limiter.limit(app.config["STYLIZE_RATE_LIMIT"])(
                 app.view_functions[view])
 

@@ -13,6 +13,7 @@ RANKS = {
     "export": 1,       # a trained run -> a versioned SavedModel in a repository
     "gateway": 2,      # the public web page and API
     "ops": 2,          # rollout and load testing
+    "hd": 2,           # the HD worker: optimisation jobs
     "local_stack": 3,  # the site on one machine (make run)
     "bench": 4,        # benchmarks of everything below
 }

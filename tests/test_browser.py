@@ -131,3 +131,40 @@ def test_your_own_paintings_paint_the_photo(browser, live_gateway, tmp_path):
                "'your paintings 80% + 20%' && document.getElementById('busy').hidden", timeout=30)
     assert page.evaluate("document.getElementById('result').naturalWidth") == 120
     assert page.is_hidden("#message"), page.inner_text("#message")
+
+
+@pytest.fixture
+def hd_gateway(tmp_path, model_server, catalogue_file):
+    from gateway import create_app
+    from tests.test_hd import Worker
+
+    worker = Worker(tmp_path, abandon_after=10)
+    write_image(tmp_path / "paintings" / "dawn.png", size=(64, 64), seed=50)
+    worker.start()
+    app = create_app({"TESTING": True, "MODEL_SERVER": model_server.grpc_target,
+                      "CATALOGUE_FILE": str(catalogue_file), "STYLIZE_RATE_LIMIT": "",
+                      "HD_WORKER": worker.url, "HD_ITERATIONS": 12, "HD_MAX_SIDE": 48})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    worker.stop()
+
+
+def test_refine_in_hd_shows_progress_and_can_be_cancelled(browser, hd_gateway, tmp_path):
+    photo = write_image(tmp_path / "photo.jpg", size=(96, 64))
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto(hd_gateway)
+    page.wait_for_selector('.style[data-name="dawn"][aria-checked="true"]')
+    page.set_input_files("#file", str(photo))
+    page.wait_for_selector("#hd:not([hidden])", timeout=30_000)
+    page.click("#hd-go")
+    wait_until(page, "document.getElementById('hd-status').textContent.startsWith('HD done')",
+               timeout=60)
+    assert page.inner_text("#result-name") == "Dawn, HD"
+    assert page.evaluate("document.getElementById('result').naturalWidth") == 48
+    page.click("#hd-go")  # again, then cancel
+    page.wait_for_selector("#hd-cancel:not([hidden])")
+    page.click("#hd-cancel")
+    assert page.inner_text("#hd-status") == "HD cancelled."
+    assert page.is_enabled("#hd-go") and page.is_hidden("#message")

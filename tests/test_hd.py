@@ -123,3 +123,51 @@ def test_a_restarted_worker_forgets_its_jobs_and_bad_input_is_400(worker):
     unknown = requests.post(f"{worker.url}/jobs", data={"style": "nope"},
                             files={"photo": ("p.jpg", worker.photo, "image/jpeg")}, timeout=10)
     assert unknown.status_code == 400 and "no painting 'nope'" in unknown.json()["error"]
+
+
+@pytest.fixture
+def hd_client(worker, model_server, catalogue_file):
+    from gateway import create_app
+
+    app = create_app({"TESTING": True, "MODEL_SERVER": model_server.grpc_target,
+                      "CATALOGUE_FILE": str(catalogue_file), "STYLIZE_RATE_LIMIT": "",
+                      "HD_WORKER": worker.url, "HD_ITERATIONS": 3, "HD_MAX_SIDE": 48})
+    return app
+
+
+def test_the_gateway_checks_and_relays_hd_jobs(hd_client, worker, tmp_path):
+    client = hd_client.test_client()
+    photo = write_image(tmp_path / "p.jpg", size=(64, 48)).read_bytes()
+
+    def submit(**form):
+        form.setdefault("image", (io.BytesIO(photo), "p.jpg", "image/jpeg"))
+        return client.post("/api/v1/hd", data=form, content_type="multipart/form-data")
+
+    started = submit(style="sunset")
+    assert started.status_code == 202, started.get_data(as_text=True)
+    job = started.get_json()["id"]
+    deadline = time.monotonic() + 60
+    while (body := client.get(f"/api/v1/hd/{job}").get_json())["state"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert body["state"] == "done" and body["step"] == 3
+    picture = client.get(f"/api/v1/hd/{job}/picture")
+    assert picture.mimetype == "image/jpeg"
+    assert Image.open(io.BytesIO(picture.data)).size == (48, 36)  # scaled to HD_MAX_SIDE
+    assert client.get("/api/v1/styles").get_json()["hd"] is True
+    assert "no painting 'nope'" in submit(style="nope").get_json()["error"]
+    assert submit(style="sunset:-1").status_code == 422
+    assert submit().status_code == 422  # neither a style nor a painting
+    assert submit(style="sunset", image=(io.BytesIO(b"junk"), "p.jpg", "image/jpeg")).status_code == 400
+    assert client.get("/api/v1/hd/not-a-job-id-at-all").status_code == 404
+    assert client.get("/api/v1/hd/..%2Fetc").status_code in (404, 422)
+    worker.stop()
+    down = submit(style="sunset")
+    assert down.status_code == 503 and down.headers["Retry-After"]
+    worker.start()
+
+
+def test_hd_is_not_offered_without_a_worker(client, tmp_path):
+    response = client.post("/api/v1/hd", data={"style": "dawn"}, content_type="multipart/form-data")
+    assert response.status_code == 404 and "not offered" in response.get_json()["error"]
+    assert client.get("/api/v1/styles").get_json()["hd"] is False

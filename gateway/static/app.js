@@ -109,7 +109,8 @@ async function loadStyles() {
   const box = $("styles");
   try {
     const response = await fetch("/api/v1/styles");
-    const { styles, models } = await response.json();
+    const { styles, models, hd: hdOffered } = await response.json();
+    state.hd = hdOffered;
     box.replaceChildren(...styles.map(card));
     state.own.model = models.find((m) => m.arbitrary && m.available)?.name || null;
     $("own").hidden = !state.own.model;
@@ -160,6 +161,10 @@ function follow() {
 async function stylize() {
   clearTimeout(followTimer);
   if (!state.file || !selected()) return;
+  if (hd.job) {  // the controls moved on: the HD job refines a picture no longer asked for
+    hdStop(true);
+    hdShow("", null);
+  }
   const ticket = ++state.latest;
   const { fields, name } = request();
   $("busy").hidden = false;
@@ -174,13 +179,16 @@ async function stylize() {
     }
     if (ticket !== state.latest) return;  // the controls moved on: a newer request follows
     if (!response.ok) throw new Error(await errorText(response));
-    const url = URL.createObjectURL(await response.blob());
+    const blob = await response.blob();
     if (ticket !== state.latest) return;
+    const url = URL.createObjectURL(blob);
+    state.result = blob;  // HD starts from it (the CSP lets fetch() read no blob: URL)
     $("result").src = url;
     $("result-name").textContent = name;
     $("download").href = url;
     $("download").download = `${(fields.style || OWN).replace(/[^\w.-]+/g, "_")}.jpg`;
     $("download").hidden = false;
+    $("hd").hidden = !state.hd;
   } catch (e) {
     if (ticket === state.latest) showMessage(e.message);
   } finally {
@@ -244,6 +252,78 @@ async function setOwnPaintings(files) {
   pickStyle(OWN);
 }
 
+// "Refine in HD": the HD worker optimises the current picture further; the page shows
+// each better picture as it comes, with a progress bar and a cancel button.
+const hd = { job: null, timer: null, fields: null, name: "" };
+
+function hdShow(text, progress) {
+  $("hd-status").textContent = text;
+  $("hd-progress").hidden = progress === null;
+  if (progress !== null) $("hd-progress").value = progress;
+}
+
+async function hdStart() {
+  const { fields, name } = request();
+  const body = new FormData();
+  body.append("image", state.file);
+  body.append("start", state.result, "start.jpg");
+  body.append("preserve_colors", fields.preserve_colors || "false");
+  if (state.style === OWN) for (const file of state.own.files) body.append("painting", file);
+  else body.append("style", fields.style);
+  hd.fields = fields;
+  hd.name = name;
+  $("hd-go").disabled = true;
+  hdShow("Starting HD…", 0);
+  const response = await fetch("/api/v1/hd", { method: "POST", body });
+  if (!response.ok) {
+    const wait = response.headers.get("Retry-After");
+    hdShow((await errorText(response)) + (wait ? ` (in about ${wait} s)` : ""), null);
+    $("hd-go").disabled = false;
+    return;
+  }
+  hd.job = (await response.json()).id;
+  $("hd-cancel").hidden = false;
+  hd.timer = setInterval(hdPoll, 1000);
+}
+
+async function hdPoll() {
+  const job = hd.job;
+  if (!job) return;
+  const response = await fetch(`/api/v1/hd/${job}`);
+  if (job !== hd.job) return;
+  if (response.status === 404) {
+    hdStop();
+    hdShow("The HD worker restarted and lost this job: start it again.", null);
+    return;
+  }
+  if (!response.ok) return;  // a hiccup: the next poll tries again
+  const status = await response.json();
+  if (status.has_picture) {
+    const picture = await fetch(`/api/v1/hd/${job}/picture?step=${status.step}`);
+    if (picture.ok && job === hd.job) {
+      $("result").src = URL.createObjectURL(await picture.blob());
+      $("result-name").textContent = `${hd.name}, HD`;
+      $("download").href = $("result").src;
+    }
+  }
+  const eta = status.eta_s === null ? "" : `, about ${Math.ceil(status.eta_s)} s left`;
+  if (status.state === "running") {
+    hdShow(`HD: step ${status.step} of ${status.iterations}${eta}`, status.step / status.iterations);
+  } else {
+    hdStop();
+    hdShow(status.state === "done" ? `HD done${status.note ? ` (${status.note})` : ""}.`
+      : `HD ${status.state}${status.note ? `: ${status.note}` : ""}.`, null);
+  }
+}
+
+function hdStop(cancel = false) {
+  if (cancel && hd.job) fetch(`/api/v1/hd/${hd.job}`, { method: "DELETE" });
+  clearInterval(hd.timer);
+  hd.job = null;
+  $("hd-cancel").hidden = true;
+  $("hd-go").disabled = false;
+}
+
 function onControl() {
   updateControls();
   follow();
@@ -261,6 +341,8 @@ drop.addEventListener("keydown", (e) => { if (e.key === "Enter") $("file").click
 $("file").addEventListener("change", (e) => setFile(e.target.files[0]));
 $("go").addEventListener("click", stylize);
 $("own-file").addEventListener("change", (e) => setOwnPaintings(e.target.files));
+$("hd-go").addEventListener("click", hdStart);
+$("hd-cancel").addEventListener("click", () => { hdStop(true); hdShow("HD cancelled.", null); });
 for (const id of ["mix-with", "balance", "max-side"]) $(id).addEventListener("input", onControl);
 for (const id of ["strength", "keep-colors"]) {
   $(id).addEventListener("input", () => {
