@@ -49,7 +49,7 @@ models: install
 	$(PY) -m export.bundled_styles --styles styles --repo $(MODEL_REPO)
 
 run: models
-	$(PY) -m local_stack --repo $(MODEL_REPO) --replicas $(REPLICAS)
+	$(PY) -m local_stack --repo $(MODEL_REPO) --replicas $(REPLICAS) $(if $(wildcard $(DATA)/styles),--hd-paintings $(DATA)/styles)
 
 train: install
 	$(PY) -m training --style $(STYLE) --content-dir $(CONTENT_DIR) --out $(RUN_DIR) --steps $(STEPS)

@@ -12,6 +12,7 @@ from pathlib import Path
 from serving.config_files import CONFIG_DIR
 
 GUNICORN_CONF = Path(__file__).resolve().parent.parent / "gateway" / "gunicorn.conf.py"
+HD_GUNICORN_CONF = Path(__file__).resolve().parent.parent / "hd" / "gunicorn.conf.py"
 TF_SERVING_BINARY = "tensorflow_model_server"
 
 
@@ -47,6 +48,11 @@ def model_server_command(cfg: LaunchConfig, binary: str | None = None) -> list[s
 def gateway_command() -> list[str]:
     """The gateway under gunicorn, as in production (configure with GATEWAY_* variables)."""
     return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "gateway.wsgi:app"]
+
+
+def hd_worker_command() -> list[str]:
+    """The HD worker under gunicorn (configure with HD_* variables)."""
+    return [sys.executable, "-m", "gunicorn", "-c", str(HD_GUNICORN_CONF), "hd.wsgi:app"]
 
 
 def free_port() -> int:

@@ -38,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replicas", type=int, default=1,
                    help="model-server replicas, all serving the same models.config "
                         "(default: %(default)s)")
+    p.add_argument("--hd-port", type=int, default=8600,
+                   help="the HD worker's port; 0 = no HD (default: %(default)s)")
+    p.add_argument("--hd-paintings", type=Path, default=None,
+                   help="folder of the paintings HD can name, <style>.jpg (default: none: HD "
+                        "then works with paintings people upload only)")
     p.add_argument("--model-server-address", default=None,
                    help="address the development model server listens on (default: loopback; "
                         "0.0.0.0 exposes model reloads to the network)")
@@ -88,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     stack = LocalStack(StackConfig(config, args.replicas, args.grpc_port, args.rest_port, args.host,
-                                   args.port, args.model_server_address))
+                                   args.port, args.model_server_address,
+                                   hd_port=args.hd_port or None, hd_paintings=args.hd_paintings))
     stack.start()
     try:
         watch(stack, models)

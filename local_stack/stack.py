@@ -1,5 +1,5 @@
-"""The processes of a site on one machine: model-server replicas and the gateway under
-gunicorn, supervised. `make run` and the benchmarks start it the same way."""
+"""The processes of a site on one machine: model-server replicas, the HD worker and the
+gateway under gunicorn, supervised. `make run` and the benchmarks start it the same way."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,12 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from local_stack.launch import LaunchConfig, gateway_command, model_server_command
+from local_stack.launch import (
+    LaunchConfig,
+    gateway_command,
+    hd_worker_command,
+    model_server_command,
+)
 from local_stack.supervisor import Child, Supervisor
 
 
@@ -26,6 +31,8 @@ class StackConfig:
     model_server_address: str | None = None  # the development server's; None = loopback
     gateway_env: dict[str, str] = field(default_factory=dict)  # GATEWAY_* settings
     log: Path | None = None          # every process's output; None = the terminal
+    hd_port: int | None = None       # the HD worker's port; None = no HD
+    hd_paintings: Path | None = None  # the paintings HD can name (HD_PAINTINGS_DIR)
 
 
 class LocalStack:
@@ -40,7 +47,13 @@ class LocalStack:
             cfg.model_config_file, port=grpc, rest_api_port=rest,
             listen_address=cfg.model_server_address)), log=cfg.log)
             for i, (grpc, rest) in enumerate(ports)]
-        self.supervisor = Supervisor([*servers, Child("gateway", gateway_command(), env, cfg.log)])
+        children = [*servers]
+        if cfg.hd_port:
+            env["GATEWAY_HD_WORKER"] = f"http://127.0.0.1:{cfg.hd_port}"
+            hd_env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{cfg.hd_port}",
+                      **({"HD_PAINTINGS_DIR": str(cfg.hd_paintings)} if cfg.hd_paintings else {})}
+            children.append(Child("hd-worker", hd_worker_command(), hd_env, cfg.log))
+        self.supervisor = Supervisor([*children, Child("gateway", gateway_command(), env, cfg.log)])
 
     @property
     def grpc_target(self) -> str:

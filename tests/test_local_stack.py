@@ -84,7 +84,7 @@ def wait_for(condition, timeout: float, what: str) -> float:
 class Stack:
     def __init__(self, root: Path, catalogue_file: Path):
         self.root, self.repo = root, root / "repo"
-        base, self.port = _free_block(4), _free_block(1)
+        base, self.port, self.hd_port = _free_block(4), _free_block(1), _free_block(1)
         self.replicas = [f"127.0.0.1:{base}", f"127.0.0.1:{base + 2}"]
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = root / "local_stack.log"
@@ -94,7 +94,8 @@ class Stack:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "local_stack", "--repo", str(self.repo),
                  "--port", str(self.port), "--grpc-port", str(base), "--rest-port", str(base + 1),
-                 "--replicas", "2"], stdout=log, stderr=subprocess.STDOUT, env=env)
+                 "--replicas", "2", "--hd-port", str(self.hd_port)],
+                stdout=log, stderr=subprocess.STDOUT, env=env)
 
     def output(self) -> str:
         return self.log.read_text()
@@ -169,7 +170,7 @@ def test_killed_replica_restarts_while_the_other_serves_every_request(stack, pho
 
 
 def test_killed_gateway_restarts_and_the_site_comes_back(stack, photo):
-    os.kill(child_pid(stack.process.pid, "gunicorn"), signal.SIGKILL)
+    os.kill(child_pid(stack.process.pid, "gateway.wsgi"), signal.SIGKILL)
     wait_for(lambda: "starting gateway again" in stack.output(), 10, "the restart")
     wait_for(stack.ready, 90, "the gateway back")
     assert stack.stylize(photo).status_code == 200
@@ -197,7 +198,8 @@ def test_supervisor_killed_takes_its_children_along(catalogue_file, tmp_path):
     (tmp_path / "repo").mkdir()
     (tmp_path / "repo" / MODELS_CONFIG).write_text("model_config_list { }")
     stack = Stack(tmp_path, catalogue_file)
-    wait_for(lambda: len(children_of(stack.process.pid)) == 3, 30, "three children")
+    wait_for(lambda: len(children_of(stack.process.pid)) == 4, 30,
+             "four children: two model servers, the HD worker, the gateway")
     children = children_of(stack.process.pid)
     stack.process.kill()
     stack.process.wait()
@@ -205,8 +207,13 @@ def test_supervisor_killed_takes_its_children_along(catalogue_file, tmp_path):
         wait_for(lambda pid=pid: not alive(pid), 20, f"pid {pid} gone")
 
 
+def test_the_site_offers_hd_through_its_own_worker(stack):
+    assert requests.get(f"http://127.0.0.1:{stack.hd_port}/healthz", timeout=5).json()["slots"] == 1
+    assert requests.get(f"{stack.url}/api/v1/styles", timeout=5).json()["hd"] is True
+
+
 def test_sigterm_stops_everything_within_seconds(stack):
-    children = [child_pid(stack.process.pid, "gunicorn"), child_pid(stack.process.pid, "model_server")]
+    children = [child_pid(stack.process.pid, name) for name in ("gateway.wsgi", "model_server", "hd.wsgi")]
     stack.process.send_signal(signal.SIGTERM)
     assert stack.process.wait(timeout=20) == 0
     for pid in children:
