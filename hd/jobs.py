@@ -7,7 +7,8 @@ The contract, so that it holds under load (docs/hd.md):
 - a job is cancelled at once by DELETE, and stops by itself when nobody asked for its
   status for `abandon_after` seconds (the page was closed): either frees its slot at the
   next optimisation step;
-- a job runs at most `time_limit` seconds; its picture so far is then its result;
+- a job ends when 10 steps improve the loss by less than 1 % (converged), after its
+  iterations, or after `time_limit` seconds: its picture so far is then its result;
 - a finished job's picture is kept `keep_results` seconds, then forgotten (404);
 - jobs live in this process's memory: a restarted worker knows none (404), and the page
   offers to start again.
@@ -24,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from training.gatys import converged
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Job:
     losses: dict = field(default_factory=dict)
     note: str = ""                # why it ended early, or what failed
     cancel: threading.Event = field(default_factory=threading.Event)
+    history: list = field(default_factory=list)  # the loss at every step
 
     def status(self, time_limit: float) -> dict:
         elapsed = (self.finished or time.monotonic()) - self.started
@@ -130,6 +134,8 @@ class JobBoard:
         now = time.monotonic()
         if job.cancel.is_set():
             return "cancelled"
+        if converged(job.history):  # more steps would change little that the eye sees
+            return "converged: 10 steps improved the loss by less than 1 %"
         if now - job.last_seen > self.cfg.abandon_after:
             return "abandoned: nobody asked for it"
         if now - job.started > self.cfg.time_limit:
@@ -152,6 +158,7 @@ class JobBoard:
 
         def on_progress(step: int, losses: dict) -> None:
             job.step, job.losses = step, {k: float(f"{v:.4g}") for k, v in losses.items()}
+            job.history.append(losses["loss"])
 
         try:
             picture, _ = gatys.run(cfg, on_image=on_image, progress=False,
@@ -161,7 +168,7 @@ class JobBoard:
         except gatys.Interrupted as stop:
             reason = self._stop_reason(job) or "stopped"
             job.picture = jpeg(gatys.finish(cfg, stop.image))
-            job.state = "done" if reason.startswith("time limit") else "cancelled"
+            job.state = "done" if reason.startswith(("time limit", "converged")) else "cancelled"
             job.note = reason
         except Exception as e:  # a job's failure must not take the worker down
             job.state, job.note = "failed", f"{type(e).__name__}: {e}"

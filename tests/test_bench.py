@@ -87,11 +87,11 @@ def test_the_peer_worker_paints_one_image_per_line(tmp_path):
 
     worker = tmp_path / "worker.py"  # the protocol of bench/peer_worker.py, without the peer
     worker.write_text("import sys\nfor _ in sys.stdin:\n    print('ok', flush=True)\n")
-    peer = Peer(tmp_path / "photo.png", 32, python=sys.executable, worker=worker)
+    peer = Peer(str(worker), tmp_path / "photo.png", 32, python=sys.executable)
     peer()
     peer()
     peer.close()
     assert peer.process.returncode == 0
-    broken = Peer(tmp_path / "photo.png", 32, python=sys.executable, worker=tmp_path / "none.py")
+    broken = Peer(str(tmp_path / "none.py"), tmp_path / "photo.png", 32, python=sys.executable)
     with pytest.raises((RuntimeError, BrokenPipeError)):
         broken()

@@ -79,3 +79,9 @@ def test_bad_input_is_a_clear_error(tmp_path, style_image, change, message, caps
 def test_a_painting_weight_must_be_positive():
     with pytest.raises(SystemExit):
         gatys.build_parser().parse_args(["--photo", "p.jpg", "--style", "a.jpg:0", "--out", "o.png"])
+
+
+def test_converged_means_ten_steps_improved_the_loss_by_less_than_one_percent():
+    assert not gatys.converged([100.0] * 10)  # too few steps to say
+    assert gatys.converged([100.0] + [99.5] * 10)
+    assert not gatys.converged([100.0] + [99.0] * 9 + [98.9])

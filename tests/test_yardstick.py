@@ -1,0 +1,25 @@
+import shutil
+
+from PIL import Image
+
+from training.yardstick import main
+
+
+def test_the_yardstick_compares_each_network_with_the_optimisation(tmp_path, trained_run,
+                                                                   multi_style_run, style_image,
+                                                                   photo_dir, capsys):
+    styles = tmp_path / "styles"
+    for name, run in (("alpha", trained_run), ("multi", multi_style_run)):
+        (styles / name).mkdir(parents=True)
+        for f in ("run.json", "transformer.weights.h5"):
+            shutil.copy(run / f, styles / name / f)
+    out = tmp_path / "yardstick.png"
+    assert main(["--styles", str(styles), "--photos", str(photo_dir / "nested"),
+                 "--style-images", str(style_image.parent), "--out", str(out), "--size", "32",
+                 "--iterations", "4", "--limit", "1"]) == 0
+    printed = capsys.readouterr().out
+    row = next(line for line in printed.splitlines() if line.startswith("alpha"))
+    fast_style, optimised_style = map(float, row.split()[3:5])
+    assert optimised_style < fast_style  # the optimisation beats the network on its own loss
+    assert "multi" not in printed  # multi-style networks have no single painting to compare
+    assert Image.open(out).size == (3 * 36, 24 + 36)  # photo, alpha fast, alpha optimised
