@@ -106,10 +106,12 @@ def stylize():
     cfg = current_app.config
     max_side = _int_param("max_side", cfg["DEFAULT_MAX_SIDE"], 16, cfg["HARD_MAX_SIDE"])
     version, label = _version_and_label()
-    if request.form.get("style_embedding", "").strip():
-        if request.form.get("style", "").strip():
-            raise BadParameter("give either style or style_embedding, not both")
-        paint = resolve_own(request.form, cfg["CATALOGUE"], _embedding_cache(), version)
+    own = request.files.getlist("style_image")
+    if own or request.form.get("style_embedding", "").strip():
+        if request.form.get("style", "").strip() or (own and request.form.get("style_embedding")):
+            raise BadParameter("give one of style, style_embedding or style_image")
+        form = _embedded(own, version, label) if own else request.form
+        paint = resolve_own(form, cfg["CATALOGUE"], _embedding_cache(), version)
     else:
         paint = resolve(request.form, cfg["CATALOGUE"], get_client(), version, label)
     g.style = paint.style if len(paint.mix) == 1 else "mix"
@@ -136,6 +138,22 @@ def embeddings():
     embedded = embed_uploads(request.files.getlist("painting"), model, get_client(),
                              _embedding_cache(), UploadLimits(cfg["MAX_PIXELS"]), version, label)
     return jsonify(model=model, paintings=[{"id": p.id, "cached": p.cached} for p in embedded])
+
+
+def _embedded(uploads: list, version: int | None, label: str | None) -> dict:
+    """The request's fields with its `style_image` paintings embedded (cached) and named by
+    id in `style_embedding`, weighted by `style_image_weights` (e.g. "0.7,0.3")."""
+    cfg = current_app.config
+    model = arbitrary_model(request.form, cfg["CATALOGUE"])
+    embedded = embed_uploads(uploads, model, get_client(), _embedding_cache(),
+                             UploadLimits(cfg["MAX_PIXELS"]), version, label)
+    raw = request.form.get("style_image_weights", "").strip()
+    weights = [w.strip() for w in raw.split(",")] if raw else ["1"] * len(embedded)
+    if len(weights) != len(embedded):
+        raise BadParameter(f"style_image_weights has {len(weights)} weights for "
+                           f"{len(embedded)} style_image files")
+    mix = ",".join(f"{p.id}:{w}" for p, w in zip(embedded, weights, strict=True))
+    return {**request.form.to_dict(), "model": model, "style_embedding": mix}
 
 
 def _embedding_cache() -> EmbeddingCache:

@@ -39,6 +39,12 @@ def openapi_document(hard_max_side: int, default_max_side: int, preview_side: in
                         "style_embedding": {"type": "string", "description":
                                             "instead of style: ids from /api/v1/embeddings, "
                                             "one or a mix id:weight,... (your own paintings)"},
+                        "style_image": {"type": "array", "maxItems": 4, "items": {
+                            "type": "string", "format": "binary"},
+                            "description": "instead of style: paintings of your own (embedded "
+                                           "once, cached by SHA-256)"},
+                        "style_image_weights": {"type": "string", "examples": ["0.7,0.3"],
+                                                "description": "one weight per style_image"},
                         "model": {"type": "string", "description":
                                   "the model to ask (default: the multi-style model holding "
                                   "every painting named, else the single-style model, else "

@@ -58,7 +58,7 @@ def embed_uploads(uploads: list, model: str, client, cache: EmbeddingCache,
     """Each uploaded painting (werkzeug FileStorage) checked, embedded (the ones the cache
     lacks in one Predict) and cached."""
     if not uploads:
-        raise BadParameter("no painting: send one or more files as 'painting'")
+        raise BadParameter("no painting: send one or more image files")
     if len(uploads) > MAX_PAINTINGS:
         raise BadParameter(f"at most {MAX_PAINTINGS} paintings per request, got {len(uploads)}")
     found, missing, order = {}, {}, []

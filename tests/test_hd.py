@@ -91,7 +91,12 @@ def test_one_slot_cancel_frees_it_and_pictures_follow_the_progress(worker):
 
 def test_an_abandoned_job_stops_and_results_expire(worker):
     job = worker.submit().json()["id"]
-    time.sleep(6)  # nobody asks: abandoned after 4 s, its slot free
+    # Nobody asks about it (a status request would keep it alive): abandoned after 4 s, it
+    # stops at its next optimisation step (the first one builds VGG19: seconds under load).
+    deadline = time.monotonic() + 40
+    while requests.get(f"{worker.url}/healthz", timeout=5).json()["running"]:
+        assert time.monotonic() < deadline, "the abandoned job kept its slot"
+        time.sleep(0.5)
     second = worker.submit(iterations=3)
     assert second.status_code == 202, second.text
     assert "abandoned" in worker.status(job).json()["note"]

@@ -140,6 +140,10 @@ def test_a_painting_added_without_training_is_a_named_style(client, tmp_path):
 def test_bad_paintings_get_the_photos_errors(client, tmp_path):
     good = encoded(tmp_path, "a.png", size=(40, 40))
     assert "no painting" in error_of(paintings(client), 422)
+    photo_form = {"image": (io.BytesIO(good), "p.png", "image/png")}
+    many = [(io.BytesIO(good), f"s{i}.png", "image/png") for i in range(5)]
+    assert "at most 4" in error_of(client.post("/api/v1/stylize", data={
+        **photo_form, "style_image": many}, content_type="multipart/form-data"), 422)
     assert "at most 4" in error_of(paintings(client, *[good] * 5), 422)
     assert "unreadable" in error_of(paintings(client, b"\x89PNG\r\n\x1a\nbroken"), 400)
     huge = io.BytesIO()
@@ -148,7 +152,7 @@ def test_bad_paintings_get_the_photos_errors(client, tmp_path):
     photo = encoded(tmp_path, "photo.jpg")
     assert "unknown or expired" in error_of(
         upload(client, photo, style="", style_embedding="f" * 64), 422)
-    assert "not both" in error_of(upload(client, photo, style="dawn", style_embedding="f" * 64), 422)
+    assert "one of style" in error_of(upload(client, photo, style="dawn", style_embedding="f" * 64), 422)
     assert "not an arbitrary-style model" in error_of(paintings(client, good, model="tiny"), 422)
 
 
@@ -179,3 +183,23 @@ def test_add_painting_makes_a_named_style_without_training(tmp_path, model_serve
     assert response.status_code == 200 and response.headers["X-Model"] == "arbitrary"
     assert main([str(tmp_path / "missing.png"), "--name", "x", "--catalogue", str(catalogue)]) == 1
     assert main([str(painting), "--name", "Bad Name", "--catalogue", str(catalogue)]) == 2
+
+
+def test_paintings_uploaded_with_the_photo_paint_it_directly(client, tmp_path):
+    photo = encoded(tmp_path, "photo.jpg", size=(64, 48))
+    first = encoded(tmp_path, "a.png", size=(80, 80), seed=11)
+    second = encoded(tmp_path, "b.png", size=(80, 60), seed=12)
+
+    def stylize(*files, **form):
+        form["image"] = (io.BytesIO(photo), "photo.jpg", "image/jpeg")
+        form["style_image"] = [(io.BytesIO(f), f"s{i}.png", "image/png") for i, f in enumerate(files)]
+        return client.post("/api/v1/stylize", data=form, content_type="multipart/form-data")
+
+    one = stylize(first)
+    assert one.status_code == 200 and one.headers["X-Model"] == "arbitrary"
+    assert one.headers["X-Style"] == hashlib.sha256(first).hexdigest()[:12]
+    mix = stylize(first, second, style_image_weights="3,1", strength="0.9")
+    assert mix.status_code == 200 and mix.headers["X-Style"].endswith(":0.25")
+    assert "2 style_image files" in error_of(stylize(first, second, style_image_weights="1"), 422)
+    assert "one of style" in error_of(stylize(first, style="dawn"), 422)
+    assert "unreadable" in error_of(stylize(b"junk"), 400)
