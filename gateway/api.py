@@ -112,9 +112,10 @@ def stylize():
             raise BadParameter("give one of style, style_embedding or style_image")
         form = _embedded(own, version, label) if own else request.form
         paint = resolve_own(form, cfg["CATALOGUE"], _embedding_cache(), version)
+        g.style = "own"  # a metric label per uploaded painting would grow without bound
     else:
         paint = resolve(request.form, cfg["CATALOGUE"], get_client(), version, label)
-    g.style = paint.style if len(paint.mix) == 1 else "mix"
+        g.style = paint.style if len(paint.mix) == 1 else "mix"
     image = _upload(max_side)
     jpegs, served_version = get_client().stylize(
         paint.model, [image.jpeg], paint.version, None if paint.version else label,
