@@ -6,6 +6,11 @@ model: the quality bar of issue #15 is judged on this sheet, by eye.
     python -m training.side_by_side --photo ../shared/data/content-test/chicago.jpg \
         --reference ../shared/data/reference-outputs --out side_by_side.png
 
+Without --reference the rows are the --paintings themselves: any painting, even one no
+network was trained on, next to what the arbitrary-style model makes of it.
+
+    python -m export.side_by_side --photo photo.jpg --paintings my_paintings/ --out any.png
+
 The sheet holds third-party images (the references, the photo): an output to look at,
 never to commit.
 """
@@ -20,7 +25,7 @@ import numpy as np
 
 from export.magenta_weights import WeightsError
 from training.contact_sheet import _grid
-from training.data import DataError, load_rgb
+from training.data import IMAGE_SUFFIXES, DataError, load_rgb
 from training.run_dir import RunDirError
 
 # Reference files name some paintings differently from our painting files.
@@ -94,7 +99,7 @@ def sheet_columns(photo: np.ndarray, refs: dict[str, np.ndarray],
     50/50 mix of the first two (multi-style models only; blank elsewhere)."""
     blank = np.full_like(photo, 255)
     rows, mix = list(refs), {name: 0.5 for name in list(refs)[:2]}
-    columns = [("reference (last row: the photo)", [refs[r] for r in rows] + [photo])]
+    columns = [("reference or painting (last row: the photo)", [refs[r] for r in rows] + [photo])]
     singles = {names[0]: paint for names, paint in models.values() if len(names) == 1}
     for model, (names, paint) in models.items():
         if len(names) > 1 or model.startswith("arbitrary"):
@@ -111,8 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="side_by_side", description=__doc__,
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--photo", type=Path, required=True, help="the photo the references show")
-    p.add_argument("--reference", type=Path, required=True,
-                   help="folder of <photo>_<painting>.jpg reference outputs")
+    p.add_argument("--reference", type=Path, default=None,
+                   help="folder of <photo>_<painting>.jpg reference outputs; without it the "
+                        "rows are the --paintings themselves (paintings no model was trained "
+                        "on: what the arbitrary-style model makes of them)")
     p.add_argument("--styles", type=Path, default=Path("styles"), help="bundled models")
     p.add_argument("--paintings", type=Path, default=None,
                    help="folder of the painting files (<painting>.jpg, ...): adds a column of the "
@@ -122,10 +129,16 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         photo = load_rgb(args.photo, long_side=args.size)
-        refs = references(args.reference, args.photo.stem, args.size)
+        if args.reference:
+            refs = references(args.reference, args.photo.stem, args.size)
+        elif args.paintings:
+            refs = {q.stem: load_rgb(q, long_side=args.size) for q in sorted(
+                args.paintings.iterdir()) if q.suffix.lower() in IMAGE_SUFFIXES}
+        else:
+            raise DataError("give --reference, or --paintings to compare with the paintings")
         dirs = sorted(q.parent for q in args.styles.glob("*/run.json"))
-        if not refs or not dirs:
-            raise DataError(f"need {args.photo.stem}_*.jpg in {args.reference} and models "
+        if not refs or not (dirs or args.paintings):
+            raise DataError(f"need {args.photo.stem}_*.jpg in {args.reference or args.paintings} and models "
                             f"in {args.styles}")
         models = {d.name: painter(d) for d in dirs}
         if args.paintings:

@@ -39,8 +39,21 @@ def test_side_by_side_puts_every_model_next_to_the_references(tmp_path, trained_
     assert cell(0, 3).min() < 255 and cell(1, 3).min() == 255  # the single net paints dawn only
 
 
+def test_without_references_the_rows_are_the_paintings(tmp_path, multi_style_run):
+    photo = write_image(tmp_path / "city.jpg", size=(60, 40))
+    out = tmp_path / "any.png"
+    (tmp_path / "styles").mkdir()
+    shutil.copytree(multi_style_run, tmp_path / "styles" / "masters")
+    assert main(["--photo", str(photo), "--paintings", str(multi_style_run.parent / "paintings"),
+                 "--styles", str(tmp_path / "styles"), "--size", "60", "--out", str(out)]) == 0
+    # Columns: the paintings, masters, the arbitrary-style model; rows: dawn, dusk, the mix.
+    assert np.asarray(Image.open(out)).shape[:2] == (24 + 3 * 44, 3 * 64)
+
+
 def test_missing_references_are_a_clear_error(tmp_path, capsys):
     photo = write_image(tmp_path / "city.jpg")
     assert main(["--photo", str(photo), "--reference", str(tmp_path),
                  "--styles", str(tmp_path)]) == 2
     assert "need city_*.jpg" in capsys.readouterr().err
+    assert main(["--photo", str(photo), "--styles", str(tmp_path)]) == 2
+    assert "give --reference, or --paintings" in capsys.readouterr().err
