@@ -54,6 +54,26 @@ def keep_photo_colors(painted, photo):
     return tf.image.yuv_to_rgb(tf.concat([luminance, chrominance], axis=-1)) * 255.0
 
 
+def _fused_for_one(stylize, pixels, *controls):
+    """stylize(pixels, *controls). A graph built for one image runs instance norm on the
+    fused kernel (see InstanceNorm): a batch of one takes it, larger batches the general
+    graph."""
+    return tf.cond(tf.shape(pixels)[0] == 1,
+                   lambda: stylize(tf.ensure_shape(pixels, [1, None, None, 3]), *controls),
+                   lambda: stylize(pixels, *controls))
+
+
+def _each_image(stylize, images, *controls):
+    """The JPEGs of stylize(one decoded image, its row of every control): the images of one
+    request may differ in size, so each runs on its own."""
+    def one(row):
+        encoded, *values = row
+        pixels = stylize(_decode(encoded), *(value[None] for value in values))
+        return tf.io.encode_jpeg(pixels[0], quality=JPEG_QUALITY)
+
+    return {OUTPUT_IMAGES: tf.map_fn(one, (images, *controls), fn_output_signature=tf.string)}
+
+
 def _strength_checks(strength) -> list:
     return [tf.debugging.assert_less_equal(strength, 1.0, "strength must be <= 1"),
             tf.debugging.assert_non_negative(strength, "strength must be >= 0")]
@@ -69,20 +89,11 @@ class Stylizer(tf.Module):
 
     @tf.function(input_signature=[_PIXELS])
     def stylize_pixels(self, pixels):
-        # A graph built for one image runs instance norm on the fused kernel (see
-        # InstanceNorm): a batch of one takes it, larger batches the general graph.
-        stylized = tf.cond(tf.shape(pixels)[0] == 1,
-                           lambda: self._stylize(tf.ensure_shape(pixels, [1, None, None, 3])),
-                           lambda: self._stylize(pixels))
-        return {OUTPUT_PIXELS: stylized}
+        return {OUTPUT_PIXELS: _fused_for_one(self._stylize, pixels)}
 
     @tf.function(input_signature=[_IMAGES])
     def stylize_images(self, images):
-        def one(encoded):
-            return tf.io.encode_jpeg(self._stylize(_decode(encoded))[0], quality=JPEG_QUALITY)
-
-        # Images of one request may differ in size, so each runs on its own.
-        return {OUTPUT_IMAGES: tf.map_fn(one, images, fn_output_signature=tf.string)}
+        return _each_image(self._stylize, images)
 
     def signatures(self) -> dict:
         return {SIGNATURE_ENCODED: self.stylize_images, SIGNATURE_PIXELS: self.stylize_pixels}
@@ -127,21 +138,11 @@ class MultiStyleStylizer(tf.Module):
         return _to_uint8(painted)
 
     def _pixels(self, pixels, style_weights, strength, preserve_colors):
-        controls = (style_weights, strength, preserve_colors)
-        stylized = tf.cond(tf.shape(pixels)[0] == 1,
-                           lambda: self._stylize(tf.ensure_shape(pixels, [1, None, None, 3]),
-                                                 *controls),
-                           lambda: self._stylize(pixels, *controls))
-        return {OUTPUT_PIXELS: stylized}
+        return {OUTPUT_PIXELS: _fused_for_one(self._stylize, pixels, style_weights, strength,
+                                              preserve_colors)}
 
     def _images(self, images, style_weights, strength, preserve_colors):
-        def one(row):
-            encoded, weights, power, keep = row
-            pixels = self._stylize(_decode(encoded), weights[None], power[None], keep[None])
-            return tf.io.encode_jpeg(pixels[0], quality=JPEG_QUALITY)
-
-        rows = (images, style_weights, strength, preserve_colors)
-        return {OUTPUT_IMAGES: tf.map_fn(one, rows, fn_output_signature=tf.string)}
+        return _each_image(self._stylize, images, style_weights, strength, preserve_colors)
 
     def signatures(self) -> dict:
         return {SIGNATURE_ENCODED: self.stylize_images, SIGNATURE_PIXELS: self.stylize_pixels,
@@ -199,13 +200,7 @@ class ArbitraryStylizer(tf.Module):
         return {OUTPUT_PIXELS: self._stylize(pixels, embeddings, strength, preserve_colors)}
 
     def _images(self, images, embeddings, strength, preserve_colors):
-        def one(row):
-            encoded, embedding, power, keep = row
-            pixels = self._stylize(_decode(encoded), embedding[None], power[None], keep[None])
-            return tf.io.encode_jpeg(pixels[0], quality=JPEG_QUALITY)
-
-        rows = (images, embeddings, strength, preserve_colors)
-        return {OUTPUT_IMAGES: tf.map_fn(one, rows, fn_output_signature=tf.string)}
+        return _each_image(self._stylize, images, embeddings, strength, preserve_colors)
 
     def signatures(self) -> dict:
         return {SIGNATURE_ENCODED: self.stylize_images, SIGNATURE_PIXELS: self.stylize_pixels,

@@ -26,6 +26,15 @@ def write_image(path: Path, size=(64, 48), seed=0, mode="RGB", **save_args) -> P
     return path
 
 
+def bundled(styles: Path, **runs: Path) -> Path:
+    """A styles folder holding each run as a bundled style (run.json and weights) by name."""
+    for name, run in runs.items():
+        (styles / name).mkdir(parents=True)
+        for f in ("run.json", "transformer.weights.h5"):
+            shutil.copy(run / f, styles / name / f)
+    return styles
+
+
 @pytest.fixture(scope="session")
 def image_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("images")

@@ -2,16 +2,14 @@ import shutil
 
 from PIL import Image
 
+from tests.conftest import bundled
 from training.contact_sheet import main
 
 
 def test_contact_sheet_renders_every_photo_in_every_style(tmp_path, trained_run, style_image,
                                                           multi_style_run, photo_dir, capsys):
-    styles, paintings = tmp_path / "styles", tmp_path / "paintings"
-    for name, run in (("alpha", trained_run), ("beta", trained_run), ("multi", multi_style_run)):
-        (styles / name).mkdir(parents=True)
-        for f in ("run.json", "transformer.weights.h5"):
-            shutil.copy(run / f, styles / name / f)
+    styles = bundled(tmp_path / "styles", alpha=trained_run, beta=trained_run, multi=multi_style_run)
+    paintings = tmp_path / "paintings"
     shutil.copytree(multi_style_run.parent / "paintings", paintings)
     shutil.copy(style_image, paintings)
     out = tmp_path / "sheet.png"

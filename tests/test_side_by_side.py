@@ -1,19 +1,14 @@
-import shutil
 
 import numpy as np
 from PIL import Image
 
 from export.side_by_side import main
-from tests.conftest import write_image
+from tests.conftest import bundled, write_image
 
 
 def test_side_by_side_puts_every_model_next_to_the_references(tmp_path, trained_run,
                                                               multi_style_run, capsys):
-    styles = tmp_path / "styles"
-    for name, run in (("dawn", trained_run), ("masters", multi_style_run)):
-        (styles / name).mkdir(parents=True)
-        for f in ("run.json", "transformer.weights.h5"):
-            shutil.copy(run / f, styles / name / f)
+    styles = bundled(tmp_path / "styles", dawn=trained_run, masters=multi_style_run)
     photo = write_image(tmp_path / "city.jpg", size=(60, 40))
     for painting in ("dusk", "dawn", "other"):  # the references of three paintings
         write_image(tmp_path / "refs" / f"city_{painting}.jpg", size=(60, 40), seed=3)
@@ -42,8 +37,7 @@ def test_side_by_side_puts_every_model_next_to_the_references(tmp_path, trained_
 def test_without_references_the_rows_are_the_paintings(tmp_path, multi_style_run):
     photo = write_image(tmp_path / "city.jpg", size=(60, 40))
     out = tmp_path / "any.png"
-    (tmp_path / "styles").mkdir()
-    shutil.copytree(multi_style_run, tmp_path / "styles" / "masters")
+    bundled(tmp_path / "styles", masters=multi_style_run)
     assert main(["--photo", str(photo), "--paintings", str(multi_style_run.parent / "paintings"),
                  "--styles", str(tmp_path / "styles"), "--size", "60", "--out", str(out)]) == 0
     # Columns: the paintings, masters, the arbitrary-style model; rows: dawn, dusk, the mix.

@@ -1,18 +1,14 @@
-import shutil
 
 from PIL import Image
 
+from tests.conftest import bundled
 from training.yardstick import main
 
 
 def test_the_yardstick_compares_each_network_with_the_optimisation(tmp_path, trained_run,
                                                                    multi_style_run, style_image,
                                                                    photo_dir, capsys):
-    styles = tmp_path / "styles"
-    for name, run in (("alpha", trained_run), ("multi", multi_style_run)):
-        (styles / name).mkdir(parents=True)
-        for f in ("run.json", "transformer.weights.h5"):
-            shutil.copy(run / f, styles / name / f)
+    styles = bundled(tmp_path / "styles", alpha=trained_run, multi=multi_style_run)
     out = tmp_path / "yardstick.png"
     assert main(["--styles", str(styles), "--photos", str(photo_dir / "nested"),
                  "--style-images", str(style_image.parent), "--out", str(out), "--size", "32",
