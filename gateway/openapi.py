@@ -5,6 +5,10 @@ _ERROR = {"description": "error", "content": {"application/json": {"schema": {
     "$ref": "#/components/schemas/Error"}}}}
 
 
+# Every upload route answers these the same way (gateway/errors.py).
+_ERRORS = {code: _ERROR for code in ("400", "413", "415", "422", "429", "503", "504")}
+_VERSION = {"version": {"type": "integer", "minimum": 1},
+            "label": {"type": "string", "description": "e.g. stable or canary"}}
 _CONTROLS = {
     "strength": {"type": "number", "minimum": 0, "maximum": 1, "default": 1,
                  "description": "0 gives the photo, 1 the full style (multi-style models)"},
@@ -53,14 +57,13 @@ def openapi_document(hard_max_side: int, default_max_side: int, preview_side: in
                         "max_side": {"type": "integer", "minimum": 16, "maximum": hard_max_side,
                                      "default": default_max_side,
                                      "description": "the long side is scaled down to this"},
-                        "version": {"type": "integer", "minimum": 1},
-                        "label": {"type": "string", "description": "e.g. stable or canary"},
+                        **_VERSION,
                     }}}}},
                 "responses": {
                     "200": {"description": "the stylized image",
                             "content": {"image/jpeg": {"schema": {"type": "string",
                                                                   "format": "binary"}}}},
-                    **{code: _ERROR for code in ("400", "413", "415", "422", "429", "503", "504")},
+                    **_ERRORS,
                 }}},
             "/api/v1/embeddings": {"post": {
                 "summary": "Embed paintings of your own (up to 4) for the arbitrary-style "
@@ -71,14 +74,13 @@ def openapi_document(hard_max_side: int, default_max_side: int, preview_side: in
                         "painting": {"type": "array", "maxItems": 4, "items": {
                             "type": "string", "format": "binary"}},
                         "model": {"type": "string"},
-                        "version": {"type": "integer", "minimum": 1},
-                        "label": {"type": "string"},
+                        **_VERSION,
                     }}}}},
                 "responses": {
                     "200": {"description": "an id per painting (its SHA-256), in order",
                             "content": {"application/json": {"schema": {
                                 "$ref": "#/components/schemas/Embeddings"}}}},
-                    **{code: _ERROR for code in ("400", "413", "415", "422", "429", "503", "504")},
+                    **_ERRORS,
                 }}},
             "/api/v1/previews": {"post": {
                 "summary": "The photo in every painting of a multi-style model, small, in one call",
@@ -91,14 +93,13 @@ def openapi_document(hard_max_side: int, default_max_side: int, preview_side: in
                         "side": {"type": "integer", "minimum": 16, "maximum": preview_max_side,
                                  "default": preview_side},
                         **_CONTROLS,
-                        "version": {"type": "integer", "minimum": 1},
-                        "label": {"type": "string"},
+                        **_VERSION,
                     }}}}},
                 "responses": {
                     "200": {"description": "one JPEG data URL per painting, in the model's order",
                             "content": {"application/json": {"schema": {
                                 "$ref": "#/components/schemas/Previews"}}}},
-                    **{code: _ERROR for code in ("400", "413", "415", "422", "429", "503", "504")},
+                    **_ERRORS,
                 }}},
         },
         "components": {"schemas": {

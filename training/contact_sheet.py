@@ -62,15 +62,22 @@ def _grid(columns: list[tuple[str, list[np.ndarray]]], cell: int,
     return sheet
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="contact_sheet", description=__doc__,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--styles", type=Path, default=Path("styles"), help="bundled styles")
+def sheet_parser(prog: str, doc: str, out: str, size: int) -> argparse.ArgumentParser:
+    """The options every sheet of bundled styles on held-out photos takes."""
+    p = argparse.ArgumentParser(prog=prog, description=doc,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--styles", type=Path, default=Path("styles"), help="bundled styles (styles)")
     p.add_argument("--photos", type=Path, required=True, help="folder of held-out photos")
     p.add_argument("--style-images", type=Path, required=True, help="folder of the paintings")
-    p.add_argument("--out", type=Path, default=Path("contact_sheet.png"))
-    p.add_argument("--size", type=int, default=384, help="long side the photos are scaled to")
-    p.add_argument("--cell", type=int, default=256, help="grid cell size in pixels")
+    p.add_argument("--out", type=Path, default=Path(out), help=f"the sheet ({out})")
+    p.add_argument("--size", type=int, default=size,
+                   help=f"long side the photos are scaled to ({size})")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = sheet_parser("contact_sheet", __doc__, "contact_sheet.png", 384)
+    p.add_argument("--cell", type=int, default=256, help="grid cell size in pixels (256)")
     args = p.parse_args(argv)
     try:
         paths = sorted(q for q in args.photos.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)

@@ -10,13 +10,12 @@ with; prints both pictures' content and style losses and writes them side by sid
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from training.contact_sheet import _grid
+from training.contact_sheet import _grid, sheet_parser
 from training.data import IMAGE_SUFFIXES, DataError, load_rgb
 from training.run_dir import RunDirError, read_run_info
 
@@ -48,13 +47,7 @@ def compare(model_dir: Path, style_images: Path, photos: list[np.ndarray], size:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="yardstick", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--styles", type=Path, default=Path("styles"), help="bundled styles")
-    p.add_argument("--photos", type=Path, required=True, help="folder of held-out photos")
-    p.add_argument("--style-images", type=Path, required=True, help="folder of the paintings")
-    p.add_argument("--out", type=Path, default=Path("yardstick.png"))
-    p.add_argument("--size", type=int, default=256, help="long side of the pictures (256)")
+    p = sheet_parser("yardstick", __doc__, "yardstick.png", 256)
     p.add_argument("--iterations", type=int, default=100, help="L-BFGS steps per picture (100)")
     p.add_argument("--limit", type=int, default=4, help="photos used, in name order (4)")
     args = p.parse_args(argv)
