@@ -1,6 +1,7 @@
 """The web gateway: a page and a JSON API that turn uploads into gRPC Predict calls."""
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +28,12 @@ DEFAULTS = {
     "HD_WORKER": "",                       # URL of the HD worker (hd/); "" = no HD
     "HD_MAX_SIDE": 512,                    # long side of an HD picture
     "HD_ITERATIONS": 100,                  # optimisation steps of an HD job by default
+    "LIVE_SIDE": 320,                      # long side of a live camera frame by default
+    "LIVE_MAX_SIDE": 384,
+    "LIVE_MAX_IN_FLIGHT": 8,               # frames painted at once per process; keep it under
+                                           # GUNICORN_THREADS so photos always find a thread
+    "LIVE_PREDICT_TIMEOUT": 2.0,           # seconds: a later frame is worth more than a late one
+    "LIVE_RATE_LIMIT": "30 per second",    # frames per client; "" turns it off
     "PREDICT_TIMEOUT": 30.0,               # seconds, gRPC deadline of one Predict
     "STATUS_TIMEOUT": 2.0,                 # seconds, gRPC deadline of GetModelStatus
     "PREDICT_RETRIES": 5,                  # retries on UNAVAILABLE (0.1 s doubling), in the deadline
@@ -58,6 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     edge.init_app(app)
     model_client.init_app(app)
     app.extensions["embedding_cache"] = EmbeddingCache(int(app.config["EMBEDDING_CACHE_SIZE"]))
+    app.extensions["live_slots"] = threading.BoundedSemaphore(int(app.config["LIVE_MAX_IN_FLIGHT"]))
     _count_requests(app)
     return app
 

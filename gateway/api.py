@@ -1,12 +1,18 @@
-"""The JSON API: /api/v1/styles, /api/v1/stylize, /api/v1/embeddings, /api/v1/previews,
-/api/v1/openapi.json."""
+"""The JSON API: /api/v1/styles, /api/v1/stylize, /api/v1/frames (live camera),
+/api/v1/embeddings, /api/v1/previews, /api/v1/openapi.json."""
 from __future__ import annotations
 
 import base64
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
-from gateway.errors import BadParameter, GatewayError, ModelServerTimeout, ModelServerUnavailable
+from gateway.errors import (
+    BadParameter,
+    GatewayError,
+    LiveFull,
+    ModelServerTimeout,
+    ModelServerUnavailable,
+)
 from gateway.images import UploadLimits, prepare_image
 from gateway.metrics import IMAGE_PIXELS, UPLOAD_BYTES
 from gateway.model_client import get_client
@@ -104,7 +110,31 @@ def _gallery_entry(style, model: str, multi: bool, versions: list[int]) -> dict:
 @bp.post("/stylize")
 def stylize():
     cfg = current_app.config
-    max_side = _int_param("max_side", cfg["DEFAULT_MAX_SIDE"], 16, cfg["HARD_MAX_SIDE"])
+    return _painted(_int_param("max_side", cfg["DEFAULT_MAX_SIDE"], 16, cfg["HARD_MAX_SIDE"]))
+
+
+@bp.post("/frames")
+def frames():
+    """A live camera frame: /stylize's fields, small (LIVE_SIDE by default, LIVE_MAX_SIDE at
+    most) with a short deadline, on at most LIVE_MAX_IN_FLIGHT threads so that live viewers
+    leave the others to photos (503 beyond; its own per-client rate limit, gateway/edge.py)."""
+    cfg = current_app.config
+    if request.files.getlist("style_image"):
+        raise BadParameter("frames take style or style_embedding (POST /api/v1/embeddings "
+                           "once, then send its id), not style_image")
+    max_side = _int_param("max_side", cfg["LIVE_SIDE"], 16, cfg["LIVE_MAX_SIDE"])
+    slots = current_app.extensions["live_slots"]
+    if not slots.acquire(blocking=False):
+        raise LiveFull("live mode is at capacity on this server; try again in a second")
+    try:
+        return _painted(max_side, cfg["LIVE_PREDICT_TIMEOUT"])
+    finally:
+        slots.release()
+
+
+def _painted(max_side: int, timeout: float | None = None) -> Response:
+    """The uploaded `image` painted as the form asks, as a JPEG response."""
+    cfg = current_app.config
     version, label = _version_and_label()
     own = request.files.getlist("style_image")
     if own or request.form.get("style_embedding", "").strip():
@@ -119,7 +149,7 @@ def stylize():
     image = _upload(max_side)
     jpegs, served_version = get_client().stylize(
         paint.model, [image.jpeg], paint.version, None if paint.version else label,
-        paint.style_controls())
+        paint.style_controls(), timeout)
     response = Response(jpegs[0], mimetype="image/jpeg")
     response.headers["X-Style"] = paint.style
     response.headers["X-Model"] = paint.model

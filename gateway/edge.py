@@ -66,19 +66,24 @@ def _count_breach(limit) -> None:
     RATE_LIMITED.labels(request.url_rule.rule if request.url_rule else "unmatched").inc()
 
 
+# Each expensive view and the setting that limits it; each view counts on its own, so a
+# live viewer's frames never use up the same client's photo requests.
+LIMITED_VIEWS = {"api.stylize": "STYLIZE_RATE_LIMIT", "api.previews": "STYLIZE_RATE_LIMIT",
+                 "api.embeddings": "STYLIZE_RATE_LIMIT", "hd.submit": "STYLIZE_RATE_LIMIT",
+                 "api.frames": "LIVE_RATE_LIMIT"}
+
+
 def init_app(app: Flask) -> None:
-    """Limits the expensive views (STYLIZE_RATE_LIMIT, Flask-Limiter's syntax such as
-    '60 per minute;5 per second'; empty turns limiting off) and adds the security headers
-    to every response."""
+    """Limits the expensive views (LIMITED_VIEWS; Flask-Limiter's syntax such as
+    '60 per minute;5 per second'; an empty setting turns its limit off) and adds the
+    security headers to every response."""
     app.extensions["trusted_proxies"] = parse_networks(app.config["TRUSTED_PROXIES"])
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)  # Retry-After on a 429
-    limiter = Limiter(client_address, app=app, on_breach=_count_breach,
-                      enabled=bool(app.config["STYLIZE_RATE_LIMIT"]))
+    limits = {view: app.config[key] for view, key in LIMITED_VIEWS.items() if app.config[key]}
+    limiter = Limiter(client_address, app=app, on_breach=_count_breach, enabled=bool(limits))
     app.extensions["rate_limiter"] = limiter
-    if app.config["STYLIZE_RATE_LIMIT"]:
-        for view in ("api.stylize", "api.previews", "api.embeddings", "hd.submit"):  # each on its own
-            app.view_functions[view] = limiter.limit(app.config["STYLIZE_RATE_LIMIT"])(
-                app.view_functions[view])
+    for view, limit in limits.items():
+        app.view_functions[view] = limiter.limit(limit)(app.view_functions[view])
 
     @app.after_request
     def security_headers(response):

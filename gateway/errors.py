@@ -35,6 +35,12 @@ class ModelServerUnavailable(GatewayError):
     retry_after = 5
 
 
+class LiveFull(GatewayError):
+    """Every thread live frames may use is busy (LIVE_MAX_IN_FLIGHT)."""
+    status = 503
+    retry_after = 1
+
+
 class ModelServerTimeout(GatewayError):
     status = 504
 

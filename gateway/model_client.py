@@ -76,14 +76,15 @@ class ModelClient:
         return ModelServerUnavailable(f"model server unavailable ({code.name}); try again shortly")
 
     def stylize(self, model: str, jpegs: list[bytes], version: int | None = None,
-                label: str | None = None,
-                style_controls: dict | None = None) -> tuple[list[bytes], int]:
-        """Returns (stylized JPEGs, model version that answered)."""
+                label: str | None = None, style_controls: dict | None = None,
+                timeout: float | None = None) -> tuple[list[bytes], int]:
+        """Returns (stylized JPEGs, model version that answered); `timeout` shortens the
+        deadline (a live frame is worthless after a second or two)."""
         start = time.perf_counter()
         try:
             return self._call(
                 lambda t: self.server.stylize(model, jpegs, version, label, t, style_controls),
-                self.timeout, f"model {model!r}")
+                timeout or self.timeout, f"model {model!r}")
         finally:
             PREDICT_LATENCY.labels(model).observe(time.perf_counter() - start)
 

@@ -33,14 +33,27 @@ def wait_until(page, expression: str, timeout: float) -> None:
         time.sleep(0.1)
 
 
-@pytest.fixture
-def browser():
+# Chromium's own test camera (a moving pattern), allowed without a prompt.
+FAKE_CAMERA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+
+
+def launched(*extra_args: str):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def browser():
+    yield from launched()
+
+
+@pytest.fixture
+def camera_browser():
+    yield from launched(*FAKE_CAMERA)
 
 
 @pytest.mark.parametrize("viewport", [{"width": 1200, "height": 900}, {"width": 390, "height": 844}])
@@ -168,3 +181,45 @@ def test_refine_in_hd_shows_progress_and_can_be_cancelled(browser, hd_gateway, t
     page.click("#hd-cancel")
     assert page.inner_text("#hd-status") == "HD cancelled."
     assert page.is_enabled("#hd-go") and page.is_hidden("#message")
+
+
+def live_value(page, key: str) -> float:
+    return float(page.get_attribute("#live-painting", f"data-{key}") or 0)
+
+
+def test_live_camera_paints_frames_and_stops(camera_browser, live_gateway):
+    page = camera_browser.new_page(viewport={"width": 1200, "height": 900})
+    frames = []
+    page.on("request", lambda r: frames.append(time.monotonic()) if r.url.endswith("/frames") else None)
+    page.goto(live_gateway)
+    page.wait_for_selector('.style[data-name="dawn"][aria-checked="true"]')
+    page.click("#live-start")
+    wait_until(page, "Number(document.getElementById('live-painting').dataset.frames) >= 5", timeout=60)
+    assert live_value(page, "fps") > 0 and live_value(page, "latency") > 0
+    assert page.get_attribute("#live-painting", "data-style") == "dawn"
+    assert page.evaluate("[document.getElementById('live-painting').width, "
+                         "document.getElementById('live-painting').height]") == [320, 240]
+    assert " fps · " in page.inner_text("#live-readout")
+    page.click('.style[data-name="tiny"]')  # the controls of the still mode steer the frames
+    wait_until(page, "document.getElementById('live-painting').dataset.style === 'tiny'", timeout=30)
+    page.click("#live-snapshot")  # the camera's whole frame becomes the photo, painted
+    wait_until(page, "document.getElementById('result').naturalWidth === 640", timeout=30)
+    page.click("#live-stop")
+    time.sleep(1.0)  # the frame in flight, if any, comes back
+    stopped = len(frames)
+    time.sleep(1.0)
+    assert len(frames) == stopped, "frames were still sent after Stop"
+    assert page.is_hidden("#live-view") and page.is_visible("#live-start")
+    assert page.is_hidden("#message"), page.inner_text("#message")
+
+
+def test_no_camera_is_a_message_and_photos_still_work(browser, live_gateway, tmp_path):
+    page = browser.new_page()  # no fake camera: headless Chromium has no device to give
+    page.goto(live_gateway)
+    page.wait_for_selector('.style[aria-checked="true"]')
+    page.click("#live-start")
+    page.wait_for_selector("#message:not([hidden])")
+    assert page.inner_text("#message").startswith("Live mode is off: ")
+    assert "You can still upload a photo." in page.inner_text("#message")
+    page.set_input_files("#file", str(write_image(tmp_path / "photo.jpg", size=(96, 64))))
+    wait_until(page, "document.getElementById('result').naturalWidth === 96", timeout=30)

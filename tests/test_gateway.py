@@ -202,3 +202,44 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies(catalogue_file, mod
 def test_bad_trusted_proxies_setting_is_a_clear_error(catalogue_file):
     with pytest.raises(ValueError, match="not an address"):
         create_app({"CATALOGUE_FILE": str(catalogue_file), "TRUSTED_PROXIES": "10.0.0.0/8, proxy"})
+
+
+def frame(client, data: bytes, **form):
+    form.setdefault("style", "tiny")
+    form["image"] = (io.BytesIO(data), "frame.jpg", "image/jpeg")
+    return client.post("/api/v1/frames", data=form, content_type="multipart/form-data")
+
+
+def test_live_frames_are_small_and_checked(client, tmp_path):
+    camera = encoded(tmp_path, "camera.jpg", size=(640, 480))
+    response = frame(client, camera)
+    assert result_size(response) == (320, 240)  # LIVE_SIDE
+    assert response.headers["X-Style"] == "tiny"
+    assert result_size(frame(client, camera, max_side="384")) == (384, 288)
+    assert "max_side must be between 16 and 384" in error_of(frame(client, camera, max_side="385"), 422)
+    painting = (io.BytesIO(camera), "painting.jpg", "image/jpeg")
+    assert "not style_image" in error_of(frame(client, camera, style="", style_image=painting), 422)
+
+
+def test_live_viewers_cannot_take_every_thread(app, client, tmp_path):
+    camera, slots = encoded(tmp_path, "camera.jpg"), app.extensions["live_slots"]
+    taken = 0
+    while slots.acquire(blocking=False):  # as many frames in flight as LIVE_MAX_IN_FLIGHT
+        taken += 1
+    try:
+        response = frame(client, camera)
+        assert "live mode is at capacity" in error_of(response, 503)
+        assert response.headers["Retry-After"] == "1"
+        assert result_size(upload(client, camera)) == (64, 48)  # photos still go through
+    finally:
+        for _ in range(taken):
+            slots.release()
+    assert taken == app.config["LIVE_MAX_IN_FLIGHT"]
+    assert frame(client, camera).status_code == 200
+
+
+def test_a_live_viewer_has_its_own_rate_limit(catalogue_file, model_server, tmp_path):
+    client = limited_app(catalogue_file, model_server, LIVE_RATE_LIMIT="2 per minute").test_client()
+    camera = encoded(tmp_path, "camera.jpg")
+    assert [frame(client, camera).status_code for _ in range(3)] == [200, 200, 429]
+    assert upload(client, camera).status_code == 200  # the same client's photos are counted apart
