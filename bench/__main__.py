@@ -1,5 +1,5 @@
 """`make bench`: model latency per preset, inference variants, the multi-style model against
-the peer, then gateway overhead and throughput."""
+the peer, then gateway overhead and throughput, and live camera frames."""
 import sys
 
 from serving import tf_env
@@ -8,7 +8,15 @@ tf_env.apply()  # before TensorFlow starts, as in the model server
 
 
 def main() -> int:
-    from bench import arbitrary_style, end_to_end, gatys_bench, model_latency, multi_style, variants
+    from bench import (
+        arbitrary_style,
+        end_to_end,
+        gatys_bench,
+        live,
+        model_latency,
+        multi_style,
+        variants,
+    )
     from bench.common import machine
 
     print("machine:", ", ".join(f"{key} {value}" for key, value in machine().items()))
@@ -24,6 +32,8 @@ def main() -> int:
     gatys_bench.run()
     print("\n== end to end (512 px) ==")
     end_to_end.run()
+    print("\n== live camera frames (320x240) ==")
+    live.run()
     return 0
 
 

@@ -51,8 +51,8 @@ def peak_conv():
     return lambda: conv().numpy()
 
 
-def export_preset(preset: str, directory: str):
-    stylizer = Stylizer(build_transformer(preset))
+def export_preset(preset: str, directory: str, dtype_policy: str = "float32"):
+    stylizer = Stylizer(build_transformer(preset, dtype_policy=dtype_policy))
     tf.saved_model.save(stylizer, directory, signatures=stylizer.signatures())
     return tf.saved_model.load(directory)
 

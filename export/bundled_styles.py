@@ -5,7 +5,10 @@ repository's models.config.
 Only what is missing is added: a style that already has a version is not exported again,
 and a model already in models.config keeps the versions and labels it has, because a
 rollout (`rollout publish` / `rollback`) may have set them. A new model is pinned to its
-newest version under the `stable` label, as in the cluster."""
+newest version under the `stable` label, as in the cluster.
+
+The trained styles are exported in bfloat16 on a CPU that computes it natively (about 1.4x
+faster there, within a few grey levels of float32: export/gate.py), else in float32."""
 from __future__ import annotations
 
 import argparse
@@ -13,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from export.export_run import ExportConfig, export
+from export.export_run import PRECISIONS, ExportConfig, export
 from serving.config_files import (
     MODELS_CONFIG,
     ConfigError,
@@ -59,7 +62,16 @@ def arbitrary_models(styles_dir: Path) -> list[str]:
     return [e["name"] for e in entries if e.get("arbitrary")]
 
 
-def export_missing(styles_dir: Path, repo: Path) -> list[str]:
+def local_precision(choice: str) -> str:
+    """`auto`: the faster exact-enough precision on this machine's CPU."""
+    if choice != "auto":
+        return choice
+    from serving.tf_env import cpu_has_bfloat16
+
+    return "bfloat16" if cpu_has_bfloat16() else "float32"
+
+
+def export_missing(styles_dir: Path, repo: Path, precision: str = "auto") -> list[str]:
     from export.arbitrary_export import export_arbitrary
     from serving.repository import versions
 
@@ -73,7 +85,8 @@ def export_missing(styles_dir: Path, repo: Path) -> list[str]:
         elif name in arbitrary:
             export_arbitrary(repo, name)
         else:
-            export(ExportConfig(styles_dir / name, repo, name))
+            export(ExportConfig(styles_dir / name, repo, name,
+                                precision=local_precision(precision)))
     path = repo / MODELS_CONFIG
     config = read_model_config(path) if path.exists() else ModelServerConfig()
     added = add_missing(config, repo, names)
@@ -88,11 +101,14 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--styles", type=Path, default=Path("styles"), help="bundled styles folder")
     p.add_argument("--repo", type=Path, default=Path("model_repo"), help="model repository")
+    p.add_argument("--precision", choices=["auto", *sorted(PRECISIONS)], default="auto",
+                   help="arithmetic of the trained styles: auto = bfloat16 where the CPU has "
+                        "AVX512_BF16 or AMX, else float32")
     args = p.parse_args(argv)
     from export.magenta_weights import WeightsError
 
     try:
-        names = export_missing(args.styles, args.repo)
+        names = export_missing(args.styles, args.repo, args.precision)
     except (OSError, ValueError, ConfigError, WeightsError) as e:
         print(f"export.bundled_styles: error: {e}", file=sys.stderr)
         return 1

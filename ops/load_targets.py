@@ -22,8 +22,9 @@ class LoadError(Exception):
 
 
 class GatewayTarget:
-    def __init__(self, url: str, style: str, max_side: int, timeout: float):
-        self.url = url.rstrip("/") + "/api/v1/stylize"
+    def __init__(self, url: str, style: str, max_side: int, timeout: float,
+                 route: str = "stylize"):
+        self.url = url.rstrip("/") + f"/api/v1/{route}"  # "frames": live camera frames
         self.name = self.url
         self.style, self.max_side, self.timeout = style, max_side, timeout
         self.local = threading.local()  # one keep-alive session per client thread

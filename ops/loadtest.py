@@ -254,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--grpc", help="model server host:port (gRPC Predict)")
     p.add_argument("--style", "--model", dest="style", required=True, help="style / model name")
     p.add_argument("--label", default=None, help="version label for gRPC requests")
+    p.add_argument("--live", action="store_true",
+                   help="send live camera frames (POST /api/v1/frames) instead of photos: "
+                        "with --size 320, each client of --concurrency is one live viewer")
     load = p.add_mutually_exclusive_group()
     load.add_argument("--concurrency", type=int, default=d.concurrency,
                       help="closed loop: clients sending back to back (default %(default)s)")
@@ -277,6 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.live and not args.gateway:
+        print("loadtest: error: --live sends frames to the gateway: give --gateway",
+              file=sys.stderr)
+        return 2
     if args.concurrency < 1 or (args.rate is not None and args.rate <= 0) \
             or args.duration <= 0 or args.warmup < 0 or (args.requests is not None and args.requests < 1):
         print("loadtest: error: --concurrency, --rate, --duration and --requests must be positive",
@@ -285,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.gateway:
             check_loopback(urlparse(args.gateway).hostname or "", args.allow_remote)
-            target = GatewayTarget(args.gateway, args.style, args.size, args.timeout)
+            target = GatewayTarget(args.gateway, args.style, args.size, args.timeout,
+                                   "frames" if args.live else "stylize")
         else:
             check_loopback(args.grpc.rsplit(":", 1)[0].strip("[]"), args.allow_remote)
             target = GrpcTarget(args.grpc, args.style, args.label, args.timeout)

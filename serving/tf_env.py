@@ -6,6 +6,7 @@ run before the first tensor is made; what the caller's environment already sets 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 TF_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -20,3 +21,14 @@ TF_ENV = {
 def apply() -> None:
     for name, value in TF_ENV.items():
         os.environ.setdefault(name, value)
+
+
+def cpu_has_bfloat16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512_BF16 or AMX): then a bfloat16
+    model is the faster one here; elsewhere it is emulated and slower than float32."""
+    try:
+        flags = next((line for line in cpuinfo.read_text().splitlines()
+                      if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags

@@ -123,6 +123,26 @@ def test_bundled_styles_export_once_with_a_models_config(tmp_path, trained_run, 
     # Pinned like the cluster's: a version copied into the repository is not served by itself.
     assert list(entry.model_version_policy.specific.versions) == [1]
     assert dict(entry.version_labels) == {"stable": 1}
+    from export.bundled_styles import local_precision
+    from serving.contract import METADATA_FILE
+
+    served = json.loads((repo / "alpha" / "1" / METADATA_FILE).read_text())["precision"]
+    assert served == local_precision("auto")
+
+
+@pytest.mark.parametrize("flags,expected", [
+    ("fpu sse avx2 avx512f", "float32"), ("fpu avx2 avx512f avx512_bf16", "bfloat16"),
+    ("fpu avx2 amx_bf16 amx_tile", "bfloat16")])
+def test_local_models_are_bfloat16_where_the_cpu_computes_it(tmp_path, monkeypatch, flags, expected):
+    from serving import tf_env
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+    monkeypatch.setattr(tf_env.cpu_has_bfloat16, "__defaults__", (cpuinfo,))
+    from export.bundled_styles import local_precision
+
+    assert local_precision("auto") == expected
+    assert local_precision("float16") == "float16"
 
 
 def test_bundled_export_keeps_what_a_rollout_set(tmp_path, trained_run, model_repo):

@@ -34,6 +34,20 @@ def test_gateway_run_gives_a_sane_report(gateway_url, tmp_path, capsys):
     assert "throughput" in capsys.readouterr().out
 
 
+def test_live_viewers_send_frames(gateway_url, tmp_path):
+    out = tmp_path / "r.json"
+    assert main(["--gateway", gateway_url, "--style", "tiny", "--live", "--concurrency", "2",
+                 "--requests", "6", "--warmup", "0", "--size", "64", "--quiet",
+                 "--json", str(out)]) == 0
+    report = report_of(out)
+    assert report["target"].endswith("/api/v1/frames") and report["ok"] == 6
+
+
+def test_live_frames_go_to_a_gateway(capsys):
+    assert main(["--grpc", "127.0.0.1:1", "--model", "m", "--live"]) == 2
+    assert "give --gateway" in capsys.readouterr().err
+
+
 def test_grpc_run_at_a_fixed_rate_with_a_request_budget(model_server, tmp_path):
     out = tmp_path / "r.json"
     assert main(["--grpc", model_server.grpc_target, "--model", "tiny", "--rate", "20",
