@@ -17,9 +17,9 @@ from gateway.catalogue import Catalogue
 from gateway.errors import BadParameter
 from gateway.model_client import ModelClient
 from gateway.own_paintings import ID_LENGTH, EmbeddingCache, cached_embeddings, mean_embedding
+from serving import style_mix
 from serving.predict_request import controls, embedding_controls
 
-MIX_SYNTAX = "a style name, or a mix such as starry_night:0.7,great_wave:0.3"
 TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 
 
@@ -52,28 +52,12 @@ class PaintRequest:
 
 
 def parse_mix(text: str) -> dict[str, float]:
-    text = text.strip()
-    if not text:
+    if not text.strip():
         raise BadParameter("missing parameter 'style'; GET /api/v1/styles lists them")
-    mix: dict[str, float] = {}
-    for part in text.split(","):
-        name, colon, weight = (s.strip() for s in part.partition(":"))
-        if not name or (colon and not weight):
-            raise BadParameter(f"malformed style {text!r}: expected {MIX_SYNTAX}")
-        try:
-            value = float(weight) if colon else 1.0
-        except ValueError:
-            raise BadParameter(f"malformed weight {weight!r} for {name!r}: expected {MIX_SYNTAX}") \
-                from None
-        if not math.isfinite(value) or value < 0:
-            raise BadParameter(f"the weight of {name!r} must be a number >= 0, got {weight!r}")
-        if name in mix:
-            raise BadParameter(f"style {name!r} appears twice in {text!r}")
-        mix[name] = value
-    total = sum(mix.values())
-    if total <= 0:
-        raise BadParameter(f"the weights of {text!r} are all 0: give at least one a weight > 0")
-    return {name: value / total for name, value in mix.items()}
+    try:
+        return style_mix.parse_mix(text)
+    except ValueError as e:
+        raise BadParameter(str(e)) from None
 
 
 def parse_strength(raw: str) -> float:

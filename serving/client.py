@@ -32,10 +32,12 @@ from tensorflow_serving.apis import (
 from serving.predict_request import (
     embed_request,
     embeddings,
+    pixels_request,
     style_names,
     style_names_request,
     stylize_request,
     stylized_images,
+    stylized_pixels,
 )
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -81,6 +83,14 @@ class ModelServerClient:
         request = stylize_request(model, images, version, label, style_controls)
         response = self.predict(request, timeout)
         return stylized_images(response), response.model_spec.version.value
+
+    def stylize_pixels(self, model: str, pixels, version: int | None = None,
+                       label: str | None = None, timeout: float | None = None,
+                       style_controls: dict | None = None):
+        """uint8 [N, H, W, 3] RGB frames in, painted frames of the same shape out."""
+        response = self.predict(pixels_request(model, pixels, version, label, style_controls),
+                                timeout)
+        return stylized_pixels(response)
 
     def style_names(self, model: str, version: int | None = None, label: str | None = None,
                     timeout: float | None = None) -> tuple[list[str], int]:

@@ -13,14 +13,17 @@ from serving.contract import (
     INPUT_EMBEDDINGS,
     INPUT_IMAGES,
     INPUT_PAINTINGS,
+    INPUT_PIXELS,
     INPUT_PRESERVE_COLORS,
     INPUT_STRENGTH,
     INPUT_STYLE_WEIGHTS,
     OUTPUT_EMBEDDINGS,
     OUTPUT_IMAGES,
+    OUTPUT_PIXELS,
     OUTPUT_STYLE_NAMES,
     SIGNATURE_EMBED,
     SIGNATURE_ENCODED,
+    SIGNATURE_PIXELS,
     SIGNATURE_STYLE_NAMES,
 )
 
@@ -88,6 +91,29 @@ def stylize_request(model: str, images: list[bytes], version: int | None = None,
 
 def stylized_images(response: predict_pb2.PredictResponse) -> list[bytes]:
     return list(response.outputs[OUTPUT_IMAGES].string_val)
+
+
+def pixels_request(model: str, pixels: np.ndarray, version: int | None = None,
+                   label: str | None = None,
+                   style_controls: dict | None = None) -> predict_pb2.PredictRequest:
+    """A Predict of stylize_pixels: uint8 [N, H, W, 3] RGB frames of one size, sent raw
+    (frames of a video: no JPEG generation loss, no encoding time on either side)."""
+    request = _request(model, SIGNATURE_PIXELS, version, label)
+    request.inputs[INPUT_PIXELS].CopyFrom(tensor_pb2.TensorProto(
+        dtype=types_pb2.DT_UINT8, tensor_shape=_shape(*pixels.shape),
+        tensor_content=np.ascontiguousarray(pixels, np.uint8).tobytes()))
+    for alias, tensor in (style_controls or {}).items():
+        request.inputs[alias].CopyFrom(tensor)
+    request.output_filter.append(OUTPUT_PIXELS)
+    return request
+
+
+def stylized_pixels(response: predict_pb2.PredictResponse) -> np.ndarray:
+    tensor = response.outputs[OUTPUT_PIXELS]
+    shape = [dim.size for dim in tensor.tensor_shape.dim]
+    values = (np.frombuffer(tensor.tensor_content, np.uint8) if tensor.tensor_content
+              else np.array(tensor.int_val, np.uint8))
+    return values.reshape(shape)
 
 
 def style_names_request(model: str, version: int | None = None,

@@ -14,6 +14,7 @@ RANKS = {
     "gateway": 2,      # the public web page and API
     "ops": 2,          # rollout and load testing
     "hd": 2,           # the HD worker: optimisation jobs
+    "video": 2,        # video files painted frame by frame
     "local_stack": 3,  # the site on one machine (make run)
     "bench": 4,        # benchmarks of everything below
 }

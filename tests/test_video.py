@@ -1,0 +1,86 @@
+"""`python -m video`: a video file painted frame by frame, locally or through the server."""
+import subprocess
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+from video.__main__ import main
+from video.clip import open_clip
+from video.steady import Steady
+
+
+def make_clip(path, size="64x48", seconds=1, audio=True):
+    """A test pattern (and a tone) made by the ffmpeg of the imageio-ffmpeg wheel."""
+    tone = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=22050"] if audio else []
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+                    "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=10", *tone, "-t", str(seconds),
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", *(["-c:a", "aac"] if audio else []),
+                    "-shortest", str(path)], check=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4")
+
+
+def frames_of(path):
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    return meta["size"], sum(1 for _ in reader)
+
+
+def test_a_mix_painted_locally_keeps_the_frames_and_the_sound(clip, model_repo, tmp_path, capsys):
+    out = tmp_path / "painted.mp4"
+    assert main([str(clip), "-o", str(out), "--repo", str(model_repo), "--model", "tiny_multi",
+                 "--style", "dawn:0.7,dusk:0.3", "--strength", "0.8", "--max-side", "32",
+                 "--quiet"]) == 0
+    assert frames_of(out) == ((32, 24), frames_of(clip)[1])
+    assert open_clip(out).has_audio
+    assert "by tiny_multi version 1" in capsys.readouterr().out
+
+
+def test_through_the_model_server_in_batches(clip, model_server, tmp_path):
+    out = tmp_path / "painted.mov"  # the container follows the extension
+    silent = make_clip(tmp_path / "silent.mkv", audio=False)
+    assert main([str(silent), "-o", str(out), "--server", model_server.grpc_target,
+                 "--model", "tiny", "--batch", "4", "--steady", "0", "--quiet"]) == 0
+    assert frames_of(out) == ((64, 48), 10) and not open_clip(out).has_audio
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--model", "tiny", "--strength", "0.5"], "'tiny' is a single-style model"),
+    (["--model", "tiny_multi", "--style", "noon"], "has no painting 'noon'; it has: dawn, dusk"),
+    (["--model", "tiny_multi", "--style", "dawn:x"], "malformed weight 'x'"),
+    (["--model", "nothing"], "no version of 'nothing'"),
+    (["--model", "tiny_multi", "--steady", "1"], "steady must be from 0"),
+    (["--model", "tiny_multi", "--strength", "2"], "--strength must be from 0 to 1"),
+])
+def test_bad_requests_are_refused_before_any_work(clip, model_repo, tmp_path, capsys, args, message):
+    out = tmp_path / "painted.mp4"
+    assert main([str(clip), "-o", str(out), "--repo", str(model_repo), "--quiet", *args]) == 2
+    assert message in capsys.readouterr().err and not out.exists()
+
+
+def test_a_file_that_is_no_video_is_a_clear_error(model_repo, tmp_path, capsys):
+    bad = tmp_path / "holiday.mp4"
+    bad.write_bytes(b"not a video at all" * 100)
+    assert main([str(bad), "-o", str(tmp_path / "out.mp4"), "--repo", str(model_repo)]) == 2
+    err = capsys.readouterr().err
+    assert "holiday.mp4 is not a video ffmpeg can read" in err and "Traceback" not in err
+    assert main([str(tmp_path / "absent.mp4"), "-o", str(tmp_path / "o.mp4")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_steady_keeps_the_last_painting_only_where_the_photo_stood_still():
+    rng = np.random.default_rng(0)
+    photo, first, second = (rng.integers(0, 256, (8, 8, 3), dtype=np.uint8) for _ in range(3))
+    steady = Steady(0.5)
+    assert (steady(photo, first) == first).all()
+    moved = photo.copy()
+    moved[:4] += 128  # the top half changes by half the range, the bottom not at all
+    shown = steady(moved, second).astype(int)
+    assert (shown[:4] == second[:4]).all()
+    assert np.abs(shown[4:] - (first[4:].astype(int) + second[4:]) / 2).max() <= 1
+    assert (Steady(0)(photo, second) == second).all()
