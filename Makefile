@@ -42,7 +42,7 @@ test: install
 	$(PY) -m pytest -n 2
 
 lint: install
-	$(VENV)/bin/ruff check training export serving gateway ops local_stack hd tests bench
+	$(VENV)/bin/ruff check training export serving gateway ops local_stack hd video tests bench
 
 # The bundled styles (styles/*/) exported into a local TF Serving model repository.
 models: install

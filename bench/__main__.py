@@ -1,5 +1,5 @@
 """`make bench`: model latency per preset, inference variants, the multi-style model against
-the peer, then gateway overhead and throughput, and live camera frames."""
+the peer, then gateway overhead and throughput, live camera frames and video files."""
 import sys
 
 from serving import tf_env
@@ -16,6 +16,7 @@ def main() -> int:
         model_latency,
         multi_style,
         variants,
+        video_files,
     )
     from bench.common import machine
 
@@ -34,6 +35,8 @@ def main() -> int:
     end_to_end.run()
     print("\n== live camera frames (320x240) ==")
     live.run()
+    print("\n== video files (640x360), and the peer's video command ==")
+    video_files.run()
     return 0
 
 

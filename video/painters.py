@@ -62,9 +62,16 @@ class Painter:
 
 
 class LocalPainter(Painter):
-    def __init__(self, repo: Path, model: str):
+    def __init__(self, repo: Path, model: str, threads: int | None = None):
+        """`threads`: TensorFlow's threads per call; with several calls at once, the cores
+        shared among them do more than every call spreading over every core."""
+        import tensorflow as tf
+
         from serving.model_server.servable import Servable
         from serving.repository import versions
+
+        if threads:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
 
         found = versions(repo / model)
         if not found:
