@@ -218,6 +218,4 @@ def previews():
 
 @bp.get("/openapi.json")
 def openapi():
-    cfg = current_app.config
-    return jsonify(openapi_document(cfg["HARD_MAX_SIDE"], cfg["DEFAULT_MAX_SIDE"],
-                                    cfg["PREVIEW_SIDE"], cfg["PREVIEW_MAX_SIDE"]))
+    return jsonify(openapi_document(current_app.config))

@@ -17,8 +17,55 @@ _CONTROLS = {
 }
 
 
-def openapi_document(hard_max_side: int, default_max_side: int, preview_side: int,
-                     preview_max_side: int) -> dict:
+def _painting_route(summary: str, default_max_side: int, max_side: int,
+                    own_paintings: bool) -> dict:
+    uploads = {
+        "style_image": {"type": "array", "maxItems": 4, "items": {
+            "type": "string", "format": "binary"},
+            "description": "instead of style: paintings of your own (embedded "
+                           "once, cached by SHA-256)"},
+        "style_image_weights": {"type": "string", "examples": ["0.7,0.3"],
+                                "description": "one weight per style_image"},
+    } if own_paintings else {}
+    return {
+        "summary": summary,
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["image", "style"],
+            "properties": {
+                "image": {"type": "string", "format": "binary",
+                          "description": "JPEG, PNG, WebP, GIF, BMP or TIFF"},
+                "style": {"type": "string", "examples": [
+                    "starry_night", "starry_night:0.7,great_wave:0.3"],
+                    "description": "a name from /api/v1/styles, or a mix of a "
+                                   "multi-style model's paintings: name:weight,... "
+                                   "(weights >= 0, not all 0, normalized to sum 1)"},
+                "style_embedding": {"type": "string", "description":
+                                    "instead of style: ids from /api/v1/embeddings, "
+                                    "one or a mix id:weight,... (your own paintings)"},
+                **uploads,
+                "model": {"type": "string", "description":
+                          "the model to ask (default: the multi-style model holding "
+                          "every painting named, else the single-style model, else "
+                          "the arbitrary-style model)"},
+                **_CONTROLS,
+                "max_side": {"type": "integer", "minimum": 16, "maximum": max_side,
+                             "default": default_max_side,
+                             "description": "the long side is scaled down to this"},
+                **_VERSION,
+            }}}}},
+        "responses": {
+            "200": {"description": "the painted image",
+                    "content": {"image/jpeg": {"schema": {"type": "string",
+                                                          "format": "binary"}}}},
+            **_ERRORS,
+        }}
+
+
+def openapi_document(cfg) -> dict:
+    """The document for the gateway's settings (Flask config: sizes and limits)."""
+    hard_max_side, default_max_side = cfg["HARD_MAX_SIDE"], cfg["DEFAULT_MAX_SIDE"]
+    preview_side, preview_max_side = cfg["PREVIEW_SIDE"], cfg["PREVIEW_MAX_SIDE"]
+    live_side, live_max_side = cfg["LIVE_SIDE"], cfg["LIVE_MAX_SIDE"]
     return {
         "openapi": "3.1.0",
         "info": {"title": "Stylize API", "version": "1.0.0",
@@ -28,43 +75,13 @@ def openapi_document(hard_max_side: int, default_max_side: int, preview_side: in
                 "summary": "The styles, with the model versions the model server has loaded",
                 "responses": {"200": {"description": "styles", "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/Styles"}}}}}}},
-            "/api/v1/stylize": {"post": {
-                "summary": "Stylize an uploaded photo; returns a JPEG",
-                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-                    "type": "object", "required": ["image", "style"],
-                    "properties": {
-                        "image": {"type": "string", "format": "binary",
-                                  "description": "JPEG, PNG, WebP, GIF, BMP or TIFF"},
-                        "style": {"type": "string", "examples": [
-                            "starry_night", "starry_night:0.7,great_wave:0.3"],
-                            "description": "a name from /api/v1/styles, or a mix of a "
-                                           "multi-style model's paintings: name:weight,... "
-                                           "(weights >= 0, not all 0, normalized to sum 1)"},
-                        "style_embedding": {"type": "string", "description":
-                                            "instead of style: ids from /api/v1/embeddings, "
-                                            "one or a mix id:weight,... (your own paintings)"},
-                        "style_image": {"type": "array", "maxItems": 4, "items": {
-                            "type": "string", "format": "binary"},
-                            "description": "instead of style: paintings of your own (embedded "
-                                           "once, cached by SHA-256)"},
-                        "style_image_weights": {"type": "string", "examples": ["0.7,0.3"],
-                                                "description": "one weight per style_image"},
-                        "model": {"type": "string", "description":
-                                  "the model to ask (default: the multi-style model holding "
-                                  "every painting named, else the single-style model, else "
-                                  "the arbitrary-style model)"},
-                        **_CONTROLS,
-                        "max_side": {"type": "integer", "minimum": 16, "maximum": hard_max_side,
-                                     "default": default_max_side,
-                                     "description": "the long side is scaled down to this"},
-                        **_VERSION,
-                    }}}}},
-                "responses": {
-                    "200": {"description": "the stylized image",
-                            "content": {"image/jpeg": {"schema": {"type": "string",
-                                                                  "format": "binary"}}}},
-                    **_ERRORS,
-                }}},
+            "/api/v1/stylize": {"post": _painting_route(
+                "Stylize an uploaded photo; returns a JPEG", default_max_side, hard_max_side,
+                own_paintings=True)},
+            "/api/v1/frames": {"post": _painting_route(
+                "Paint one live camera frame (small, short deadline, its own rate limit; "
+                "503 with Retry-After when live mode is at capacity): /stylize's fields "
+                "without style_image", live_side, live_max_side, own_paintings=False)},
             "/api/v1/embeddings": {"post": {
                 "summary": "Embed paintings of your own (up to 4) for the arbitrary-style "
                            "model, once: their ids go into /stylize's style_embedding",

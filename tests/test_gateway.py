@@ -113,6 +113,9 @@ def test_probes_metrics_and_openapi(client, tmp_path):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert "/api/v1/stylize" in spec["paths"]
     assert "429" in spec["paths"]["/api/v1/stylize"]["post"]["responses"]  # the rate limit
+    frames = spec["paths"]["/api/v1/frames"]["post"]["requestBody"]["content"]
+    fields = frames["multipart/form-data"]["schema"]["properties"]
+    assert fields["max_side"]["maximum"] == 384 and "style_image" not in fields
 
 
 def test_page_is_served_without_external_resources(client):
