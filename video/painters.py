@@ -71,7 +71,10 @@ class LocalPainter(Painter):
         from serving.repository import versions
 
         if threads:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            try:
+                tf.config.threading.set_intra_op_parallelism_threads(threads)
+            except RuntimeError:  # TensorFlow already runs in this process: it keeps its threads
+                pass
 
         found = versions(repo / model)
         if not found:
