@@ -87,7 +87,7 @@ soak: install
 # Rendered manifests for a cluster: make manifests OVERLAY=gpu | kubectl apply -f -
 OVERLAY ?= gpu
 manifests:
-	@kubectl kustomize --load-restrictor LoadRestrictionsNone k8s/overlays/$(OVERLAY)
+	@kubectl kustomize k8s/overlays/$(OVERLAY)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(PEER) $(MODEL_REPO) bench/results

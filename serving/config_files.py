@@ -19,8 +19,9 @@ from serving.contract import LABEL_STABLE
 ModelServerConfig = model_server_config_pb2.ModelServerConfig
 # The file name TF Serving is pointed at in a model repository (and the ConfigMap key).
 MODELS_CONFIG = "models.config"
-# The cluster's configuration files, which the local stack uses too.
-CONFIG_DIR = Path(__file__).resolve().parent / "config"
+# TF Serving's configuration files, once: where the cluster's kustomize base reads them
+# (inside its own tree, so `kubectl apply -k` needs no flag); the local stack uses them too.
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "k8s" / "base" / "model-server-config"
 
 
 class ConfigError(Exception):

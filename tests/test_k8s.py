@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from serving import tf_env
+from serving.config_files import CONFIG_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 OVERLAYS = sorted(p.parent.name for p in (ROOT / "k8s" / "overlays").glob("*/kustomization.yaml"))
@@ -19,8 +20,7 @@ needs_kubectl = pytest.mark.skipif(not shutil.which("kubectl"), reason="kubectl 
 
 def render(overlay: str) -> str:
     return subprocess.run(
-        ["kubectl", "kustomize", "--load-restrictor", "LoadRestrictionsNone",
-         str(ROOT / "k8s" / "overlays" / overlay)],
+        ["kubectl", "kustomize", str(ROOT / "k8s" / "overlays" / overlay)],  # no flags
         check=True, capture_output=True, text=True).stdout
 
 
@@ -48,7 +48,7 @@ def test_gpu_overlay_asks_for_a_gpu_and_the_gpu_image():
 @needs_kubectl
 def test_model_server_serves_the_repo_config(rendered):
     text = rendered.read_text()
-    models_config = (ROOT / "serving" / "config" / "models.config").read_text()
+    models_config = (CONFIG_DIR / "models.config").read_text()
     assert 'name: "starry_night"' in models_config and "starry_night" in text
     assert "--model_config_file=/config/models.config" in text
 

@@ -4,6 +4,7 @@ import pytest
 
 from local_stack.launch import LaunchConfig, model_server_command
 from serving.config_files import (
+    CONFIG_DIR,
     BatchingParameters,
     ConfigError,
     MonitoringConfig,
@@ -12,7 +13,7 @@ from serving.config_files import (
     read_text,
 )
 
-CONFIG = Path(__file__).resolve().parent.parent / "serving" / "config"
+CONFIG = CONFIG_DIR
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 
 
