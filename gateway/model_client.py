@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import grpc
 from flask import Flask, current_app
 
-from gateway.errors import BadParameter, ModelServerTimeout, ModelServerUnavailable
-from gateway.metrics import PREDICT_LATENCY
+from gateway.errors import BadParameter, GatewayError, ModelServerTimeout, ModelServerUnavailable
+from gateway.metrics import PREDICT_LATENCY, PREDICTIONS
 from serving.client import ModelServerClient
 
 FAST_FAIL_WAIT = 0.45  # seconds; the channel retries connecting every 0.4 s at most
@@ -80,13 +80,19 @@ class ModelClient:
                 timeout: float | None = None) -> tuple[list[bytes], int]:
         """Returns (stylized JPEGs, model version that answered); `timeout` shortens the
         deadline (a live frame is worthless after a second or two)."""
-        start = time.perf_counter()
+        start, answered, outcome = time.perf_counter(), version, "ok"
         try:
-            return self._call(
+            jpegs, answered = self._call(
                 lambda t: self.server.stylize(model, jpegs, version, label, t, style_controls),
                 timeout or self.timeout, f"model {model!r}")
+            return jpegs, answered
+        except GatewayError as e:
+            outcome = type(e).__name__
+            raise
         finally:
-            PREDICT_LATENCY.labels(model).observe(time.perf_counter() - start)
+            seen = str(answered or "")
+            PREDICT_LATENCY.labels(model, seen).observe(time.perf_counter() - start)
+            PREDICTIONS.labels(model, seen, label or "", outcome).inc()
 
     def embed(self, model: str, paintings: list[bytes], version: int | None = None,
               label: str | None = None) -> tuple[list[list[float]], int]:

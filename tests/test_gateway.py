@@ -109,7 +109,8 @@ def test_probes_metrics_and_openapi(client, tmp_path):
     upload(client, encoded(tmp_path, "a.jpg"))
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'gateway_requests_total{route="/api/v1/stylize",status="200",style="tiny"}' in metrics
-    assert "gateway_predict_seconds_bucket" in metrics
+    assert 'gateway_predict_seconds_bucket{le="0.025",model="tiny",version="1"}' in metrics
+    assert 'gateway_predictions_total{label="stable",model="tiny",outcome="ok",version="1"}' in metrics
     spec = client.get("/api/v1/openapi.json").get_json()
     assert "/api/v1/stylize" in spec["paths"]
     assert "429" in spec["paths"]["/api/v1/stylize"]["post"]["responses"]  # the rate limit

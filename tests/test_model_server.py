@@ -1,3 +1,4 @@
+import base64
 import ipaddress
 import os
 import shutil
@@ -234,3 +235,54 @@ def test_development_server_listens_on_loopback_only(model_server):
     for port in (model_server.grpc_port, model_server.rest_port):
         addresses = listening_addresses(port)
         assert addresses and all(a.is_loopback for a in addresses), addresses
+
+
+def test_metrics_carry_tf_servings_names_and_labels(model_repo, tmp_path):
+    import json
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from local_stack.launch import free_port
+    from serving.config_files import CONFIG_DIR
+    from serving.model_server.main import ModelServer, ServerConfig
+
+    config = tmp_path / "models.config"
+    config.write_text(f'model_config_list {{ config {{ name: "tiny" base_path: "{model_repo}/tiny" '
+                      'model_platform: "tensorflow" } }')
+    server = ModelServer(ServerConfig(
+        port=0, rest_api_port=free_port(), model_config_file=str(config),
+        monitoring_config_file=str(CONFIG_DIR / "monitoring.config"))).start()
+
+    def samples() -> dict:
+        url = f"{server.rest_url}/monitoring/prometheus/metrics"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            text = r.read().decode()
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(text) for s in family.samples}
+
+    def count(status):
+        return before_after[1].get((":tensorflow:serving:request_count",
+                                    (("model_name", "tiny"), ("status", status))), 0) - \
+            before_after[0].get((":tensorflow:serving:request_count",
+                                 (("model_name", "tiny"), ("status", status))), 0)
+
+    try:
+        before_after = [samples()]
+        with grpc.insecure_channel(server.grpc_target) as channel:
+            predict(channel, predict_request("tiny"))
+            with pytest.raises(grpc.RpcError):
+                predict(channel, predict_request("tiny", label="nope"))
+        body = json.dumps({"instances": [{"b64": base64.b64encode(sample_jpeg(24)).decode()}]})
+        urllib.request.urlopen(urllib.request.Request(
+            f"{server.rest_url}/v1/models/tiny:predict", data=body.encode(),
+            headers={"Content-Type": "application/json"}), timeout=20).close()
+        before_after.append(samples())
+    finally:
+        server.stop()
+    assert count("OK") == 2 and count("NOT_FOUND") == 1
+    for entrypoint in ("GRPC", "REST"):  # microseconds: a Predict takes more than 10
+        key = (":tensorflow:serving:request_latency_count",
+               (("API", "Predict"), ("entrypoint", entrypoint), ("model_name", "tiny")))
+        assert before_after[1][key] > before_after[0].get(key, 0)
+    assert not [name for name, _ in before_after[1] if name.endswith("_created")]

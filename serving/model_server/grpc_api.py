@@ -18,7 +18,7 @@ from tensorflow_serving.apis import (
 
 from serving.config_files import ConfigError, check_model_config
 from serving.model_server.errors import LOAD_FAILURE, InvalidArgument, ServingError, numeric_code
-from serving.model_server.metrics import REQUEST_LATENCY, REQUESTS
+from serving.model_server.metrics import record_predict
 from serving.model_server.registry import ModelRegistry
 
 HEALTH_SERVICES = ("", "tensorflow.serving.PredictionService")
@@ -45,8 +45,9 @@ class ErrorMapping(grpc.ServerInterceptor):
                 code = "INTERNAL"  # gRPC answers UNKNOWN; counted as what it is, not OK
                 raise
             finally:
-                REQUESTS.labels(method, code).inc()
-                REQUEST_LATENCY.labels(method).observe(time.perf_counter() - start)
+                if method == "Predict":  # what TF Serving counts (serving/model_server/metrics.py)
+                    record_predict(request.model_spec.name, "GRPC", code,
+                                   time.perf_counter() - start)
 
         return grpc.unary_unary_rpc_method_handler(
             wrapped, request_deserializer=handler.request_deserializer,

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 
 import numpy as np
 from flask import Flask, Response, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from serving.model_server.errors import LOAD_FAILURE, InvalidArgument, NotFound, ServingError
+from serving.model_server.metrics import record_predict
 from serving.model_server.registry import ModelRegistry
 
 _PATH = re.compile(r"^(?P<name>[^/:]+)(?:/versions/(?P<version>\d+)|/labels/(?P<label>[^/:]+))?"
@@ -75,6 +77,16 @@ def create_rest_app(registry: ModelRegistry, metrics_path: str | None = None) ->
         m = _PATH.match(rest)
         if not m or not m["verb"]:
             raise NotFound(f"unknown path /v1/models/{rest}")
+        start, code = time.perf_counter(), "OK"
+        try:
+            return _predict(m)
+        except ServingError as e:
+            code = e.code
+            raise
+        finally:
+            record_predict(m["name"], "REST", code, time.perf_counter() - start)
+
+    def _predict(m):
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             raise InvalidArgument("request body must be a JSON object")
