@@ -1,6 +1,8 @@
 """Prometheus metrics of the gateway (one process per pod: gunicorn runs one worker with
 threads, so the default registry sees every request)."""
-from prometheus_client import Counter, Histogram
+import threading
+
+from prometheus_client import Counter, Gauge, Histogram
 
 REQUESTS = Counter("gateway_requests_total", "HTTP requests", ["route", "style", "status"])
 REQUEST_LATENCY = Histogram("gateway_request_seconds", "whole request latency", ["route"],
@@ -22,3 +24,30 @@ RATE_LIMITED = Counter("gateway_rate_limited_total", "requests refused by the pe
                        ["route"])
 EMBEDDING_CACHE = Counter("gateway_embedding_cache_total",
                           "uploaded paintings looked up in the embedding cache", ["result"])
+
+# What the alerts need beside requests: a model with no AVAILABLE version (set by each
+# readiness check), and which version each label names (so that a canary's series can be
+# told from stable's: gateway_predictions_total * on(model, version) group_left(label)
+# gateway_version_label_info).
+MODEL_AVAILABLE_VERSIONS = Gauge("gateway_model_available_versions",
+                                 "AVAILABLE versions of each catalogue model at the last readiness check",
+                                 ["model"])
+VERSION_LABEL = Gauge("gateway_version_label_info",
+                      "1 for the version a label named when the gateway last used it",
+                      ["model", "label", "version"])
+_labelled: dict[tuple[str, str], str] = {}
+_labelled_lock = threading.Lock()
+
+
+def saw_label(model: str, label: str | None, version: int) -> None:
+    """Records that `label` of `model` named `version` (the old version's series goes)."""
+    if not label or not version:
+        return
+    with _labelled_lock:
+        before = _labelled.get((model, label))
+        if before == str(version):
+            return
+        if before is not None:
+            VERSION_LABEL.remove(model, label, before)
+        _labelled[model, label] = str(version)
+        VERSION_LABEL.labels(model, label, str(version)).set(1)

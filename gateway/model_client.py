@@ -19,7 +19,7 @@ import grpc
 from flask import Flask, current_app
 
 from gateway.errors import BadParameter, GatewayError, ModelServerTimeout, ModelServerUnavailable
-from gateway.metrics import PREDICT_LATENCY, PREDICTIONS
+from gateway.metrics import PREDICT_LATENCY, PREDICTIONS, saw_label
 from serving.client import ModelServerClient
 
 FAST_FAIL_WAIT = 0.45  # seconds; the channel retries connecting every 0.4 s at most
@@ -85,6 +85,7 @@ class ModelClient:
             jpegs, answered = self._call(
                 lambda t: self.server.stylize(model, jpegs, version, label, t, style_controls),
                 timeout or self.timeout, f"model {model!r}")
+            saw_label(model, label, answered)
             return jpegs, answered
         except GatewayError as e:
             outcome = type(e).__name__
@@ -116,6 +117,7 @@ class ModelClient:
             self._names[key] = (now, e)
             raise
         self._names[key] = (now, answer)
+        saw_label(model, label, answer[1])
         return answer
 
     def versions(self, style: str) -> list[VersionStatus]:

@@ -111,6 +111,9 @@ def test_probes_metrics_and_openapi(client, tmp_path):
     assert 'gateway_requests_total{route="/api/v1/stylize",status="200",style="tiny"}' in metrics
     assert 'gateway_predict_seconds_bucket{le="0.025",model="tiny",version="1"}' in metrics
     assert 'gateway_predictions_total{label="stable",model="tiny",outcome="ok",version="1"}' in metrics
+    assert 'gateway_version_label_info{label="stable",model="tiny",version="1"} 1.0' in metrics
+    assert 'gateway_model_available_versions{model="absent"} 0.0' in metrics  # after /readyz
+    assert 'gateway_model_available_versions{model="tiny"} 1.0' in metrics
     spec = client.get("/api/v1/openapi.json").get_json()
     assert "/api/v1/stylize" in spec["paths"]
     assert "429" in spec["paths"]["/api/v1/stylize"]["post"]["responses"]  # the rate limit
@@ -247,3 +250,13 @@ def test_a_live_viewer_has_its_own_rate_limit(catalogue_file, model_server, tmp_
     camera = encoded(tmp_path, "camera.jpg")
     assert [frame(client, camera).status_code for _ in range(3)] == [200, 200, 429]
     assert upload(client, camera).status_code == 200  # the same client's photos are counted apart
+
+
+def test_a_label_names_one_version_in_the_metrics():
+    from gateway.metrics import VERSION_LABEL, saw_label
+
+    saw_label("label_test", "canary", 3)
+    saw_label("label_test", "canary", 4)  # the rollout moved the label
+    saw_label("label_test", None, 5)  # pinned to a version: no label to record
+    assert {(s.labels["label"], s.labels["version"]) for family in VERSION_LABEL.collect()
+            for s in family.samples if s.labels["model"] == "label_test"} == {("canary", "4")}
