@@ -234,3 +234,45 @@ def test_the_site_is_ready_only_when_every_model_is_available_on_every_replica(a
         assert not stack.ready(["tiny"])
     finally:
         gateway.shutdown()
+
+
+PROMETHEUS = shutil.which("prometheus")
+
+
+@pytest.mark.skipif(not PROMETHEUS, reason="Debian's prometheus is not installed (.ci/run installs it)")
+def test_a_real_prometheus_scrapes_the_stack_and_reads_a_series_per_version(stack, photo, tmp_path):
+    import yaml
+
+    from ops.monitoring import local_config
+
+    rest = [f"127.0.0.1:{int(r.rsplit(':', 1)[1]) + 1}" for r in stack.replicas]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(local_config(
+        f"127.0.0.1:{stack.port}", rest, f"127.0.0.1:{stack.hd_port}", "1s")))
+    port = _free_block(1)
+    with open(tmp_path / "prometheus.log", "wb") as log:
+        prometheus = subprocess.Popen(
+            [PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}",
+             f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+            stdout=log, stderr=subprocess.STDOUT)
+    api = f"http://127.0.0.1:{port}/api/v1"
+
+    def query(promql: str) -> list:
+        return requests.get(f"{api}/query", params={"query": promql}, timeout=5).json()["data"]["result"]
+
+    try:
+        with Load(stack, photo):
+            wait_for(lambda: query('gateway_predictions_total{model="tiny",version="1",outcome="ok"}'),
+                     60, "the gateway's per-version series")
+            wait_for(lambda: query('model_version:gateway_predictions:error_ratio_rate5m'
+                                   '{model="tiny",version="1"} == 0'), 60, "the recorded error ratio")
+            wait_for(lambda: len(query(':tensorflow:serving:request_count'
+                                       '{model_name="tiny",status="OK"}')) == 2,
+                     30, "TF Serving's request_count from both replicas")
+        targets = requests.get(f"{api}/targets", timeout=5).json()["data"]["activeTargets"]
+        assert sorted(t["labels"]["job"] for t in targets if t["health"] == "up") == \
+            ["gateway", "hd-worker", "model-server", "model-server"]
+        groups = requests.get(f"{api}/rules", timeout=5).json()["data"]["groups"]
+        assert [r["health"] for g in groups for r in g["rules"]] == ["ok"] * 9
+    finally:
+        prometheus.terminate()
+        prometheus.wait(20)
