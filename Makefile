@@ -17,7 +17,7 @@ PRECISION ?= float32
 STEPS ?= 400
 REPLICAS ?= 1
 
-.PHONY: install test lint run train export contact-sheet side-by-side yardstick bench peer soak models manifests clean
+.PHONY: install test lint run train export contact-sheet side-by-side yardstick bench peer soak models manifests monitor clean
 
 # The two environments install side by side: pip spends much of its time unpacking.
 install:
@@ -83,6 +83,13 @@ bench: install
 # 10 publish + rollback cycles under a steady load: failed requests and memory growth.
 soak: install
 	$(PY) -m bench.soak
+
+# Prometheus (Debian's `prometheus` package) scraping `make run` with the alert rules, on
+# loopback: open http://127.0.0.1:9090 (alerts, graphs). Its data stays in .prometheus/.
+monitor: install
+	$(PY) -m ops.monitoring local-config > .prometheus.yml
+	prometheus --config.file=.prometheus.yml --storage.tsdb.path=.prometheus \
+	    --web.listen-address=127.0.0.1:9090
 
 # Rendered manifests for a cluster: make manifests OVERLAY=gpu | kubectl apply -f -
 OVERLAY ?= gpu
