@@ -260,3 +260,42 @@ def test_a_label_names_one_version_in_the_metrics():
     saw_label("label_test", None, 5)  # pinned to a version: no label to record
     assert {(s.labels["label"], s.labels["version"]) for family in VERSION_LABEL.collect()
             for s in family.samples if s.labels["model"] == "label_test"} == {("canary", "4")}
+
+
+ONLY_PROTOS = """
+import importlib.machinery, io, sys
+
+class OnlyProtos:
+    # 'tensorflow' is the folder of copied protobuf modules, not the installed TensorFlow.
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow":
+            return importlib.machinery.PathFinder.find_spec(name, [sys.argv[1]])
+
+sys.meta_path.insert(0, OnlyProtos())
+from PIL import Image
+from gateway import create_app
+
+app = create_app({"MODEL_SERVER": sys.argv[2], "CATALOGUE_FILE": sys.argv[3], "STYLIZE_RATE_LIMIT": ""})
+photo = io.BytesIO()
+Image.new("RGB", (40, 30), "teal").save(photo, "JPEG")
+response = app.test_client().post("/api/v1/stylize", content_type="multipart/form-data", data={
+    "style": "tiny", "image": (io.BytesIO(photo.getvalue()), "p.jpg", "image/jpeg")})
+assert response.status_code == 200 and response.data[:2] == b"\\xff\\xd8", response.data[:300]
+assert not [m for m in sys.modules if m.startswith("tensorflow.python")]
+print("painted without TensorFlow")
+"""
+
+
+def test_the_gateway_needs_only_tf_servings_protos_not_tensorflow(model_server, catalogue_file,
+                                                                   tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, str(root / "docker" / "tf_serving_protos.py"),
+                    str(tmp_path / "protos")], check=True, capture_output=True)
+    done = subprocess.run([sys.executable, "-c", ONLY_PROTOS, str(tmp_path / "protos"),
+                           model_server.grpc_target, str(catalogue_file)],
+                          capture_output=True, text=True, cwd=root, timeout=120)
+    assert "painted without TensorFlow" in done.stdout, done.stderr[-3000:]
