@@ -39,6 +39,8 @@ DEFAULTS = {
     "PREDICT_RETRIES": 5,                  # retries on UNAVAILABLE (0.1 s doubling), in the deadline
     "DEFAULT_LABEL": "stable",             # version label asked for when a request names none
                                            # ("" = the newest loaded version)
+    "CANARY_SHARE": 0.0,                   # share of clients (by address, sticky) sent to the
+                                           # `canary` label while a model has one
     "STYLIZE_RATE_LIMIT": "60 per minute;5 per second",  # per client; "" turns it off
     "TRUSTED_PROXIES": "",                 # addresses/networks whose X-Forwarded-For is believed
     "RATELIMIT_STORAGE_URI": "memory://",  # per replica; redis://... shares limits (gateway/edge.py)

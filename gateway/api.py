@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import zlib
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
+from gateway.edge import client_address
 from gateway.errors import (
     BadParameter,
     GatewayError,
@@ -19,6 +21,7 @@ from gateway.model_client import get_client
 from gateway.openapi import openapi_document
 from gateway.own_paintings import EmbeddingCache, embed_uploads
 from gateway.paint_request import arbitrary_model, parse_flag, parse_strength, resolve, resolve_own
+from serving.contract import LABEL_CANARY
 from serving.predict_request import controls
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -43,8 +46,16 @@ def _version_and_label() -> tuple[int | None, str | None]:
     if version and label:
         raise BadParameter("give either version or label, not both")
     if not version and not label:
-        label = current_app.config["DEFAULT_LABEL"] or None
+        label = LABEL_CANARY if _in_canary_share() else current_app.config["DEFAULT_LABEL"] or None
     return version, label
+
+
+def _in_canary_share() -> bool:
+    """Whether this client is one of the CANARY_SHARE sent to the `canary` label (while a
+    model has one; its default label otherwise). Sticky: a client's address decides, so a
+    person sees one version, not a mix, and a canary's numbers come from whole sessions."""
+    share = float(current_app.config["CANARY_SHARE"])
+    return share > 0 and zlib.crc32(client_address().encode()) % 10_000 < share * 10_000
 
 
 def _upload(max_side: int):

@@ -30,6 +30,10 @@ class BadParameter(GatewayError):
     status = 422
 
 
+class LabelNotFound(BadParameter):
+    """The model has no version under the label asked for (e.g. no canary right now)."""
+
+
 class ModelServerUnavailable(GatewayError):
     status = 503
     retry_after = 5

@@ -299,3 +299,47 @@ def test_the_gateway_needs_only_tf_servings_protos_not_tensorflow(model_server, 
                            model_server.grpc_target, str(catalogue_file)],
                           capture_output=True, text=True, cwd=root, timeout=120)
     assert "painted without TensorFlow" in done.stdout, done.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def canary_server(model_repo, tmp_path_factory):
+    """tiny with stable=1 and canary=2; tiny_b with stable=1 and no canary."""
+    import shutil
+
+    repo = tmp_path_factory.mktemp("canary")
+    shutil.copytree(model_repo / "tiny" / "1", repo / "tiny" / "1")
+    shutil.copytree(model_repo / "tiny" / "1", repo / "tiny" / "2")
+    shutil.copytree(model_repo / "tiny_b" / "1", repo / "tiny_b" / "1")
+    config = repo / "models.config"
+    config.write_text(
+        f'model_config_list {{ config {{ name: "tiny" base_path: "{repo}/tiny" model_platform: '
+        '"tensorflow" model_version_policy { all {} } version_labels { key: "stable" value: 1 } '
+        'version_labels { key: "canary" value: 2 } } '
+        f'config {{ name: "tiny_b" base_path: "{repo}/tiny_b" model_platform: "tensorflow" '
+        'version_labels { key: "stable" value: 1 } } }')
+    server = model_server_in_process(config).start()
+    yield server
+    server.stop()
+
+
+def test_a_share_of_clients_goes_to_the_canary_and_stays_there(canary_server, catalogue_file, tmp_path):
+    jpeg = encoded(tmp_path, "a.jpg")
+
+    def versions(share, clients, style="tiny"):
+        client = create_app({"MODEL_SERVER": canary_server.grpc_target, "CANARY_SHARE": share,
+                             "CATALOGUE_FILE": str(catalogue_file), "STYLIZE_RATE_LIMIT": "",
+                             "TRUSTED_PROXIES": "127.0.0.0/8"}).test_client()
+        return [upload(client, jpeg, style=style, headers={"X-Forwarded-For": c})
+                .headers["X-Model-Version"] for c in clients]
+
+    clients = [f"198.51.100.{i}" for i in range(40)]
+    assert set(versions(0.0, clients)) == {"1"} and set(versions(1.0, clients)) == {"2"}
+    half = versions(0.5, clients)
+    assert 8 <= half.count("2") <= 32  # about half of the clients...
+    assert versions(0.5, clients) == half  # ...and the same ones every time
+    # A model without a canary serves everyone from stable, and counts no failure for it.
+    assert set(versions(1.0, clients[:3], style="tiny_b")) == {"1"}
+    from gateway.metrics import PREDICTIONS
+
+    assert not [s for family in PREDICTIONS.collect() for s in family.samples
+                if s.labels["model"] == "tiny_b" and s.labels["outcome"] != "ok"]
