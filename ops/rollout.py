@@ -8,11 +8,15 @@ requests, or go back.
 publish: copy the version into the repository -> load it beside every version served
 now on every replica (reload 1) -> wait until every replica reports it AVAILABLE -> label
 it `canary` (reload 2) -> smoke Predict through `canary` on every replica -> move `stable`
-to it (reload 3) -> save the config in the store. No version served before is unloaded
-until reload 3, which keeps the new `stable`, the previous one (for a quick rollback) and
-any version another label points at. Any failure restores the previous config on every
-replica (the loaded set never changed), removes the new version, and exits non-zero with
-the reason. rollback makes the newest version older than `stable` stable the same way.
+to it (reload 3) -> save the config in the store. With --hold, the canary first serves
+the share of real traffic the gateways send it (GATEWAY_CANARY_SHARE) for that long, and
+stable moves only if its failed share and p99, read from the gateways' metrics, stay
+within bounds of stable's (ops/canary_judge.py); else the rollout undoes itself.
+No version served before is unloaded until reload 3, which keeps the new `stable`, the
+previous one (for a quick rollback) and any version another label points at. Any failure
+restores the previous config on every replica (the loaded set never changed), removes the
+new version, and exits non-zero with the reason. rollback makes the newest version older
+than `stable` stable the same way.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ops.canary_judge import CanaryRejected, JudgeConfig, hold
 from ops.replicas import Replica, ReplicaError
 from serving.config_files import ConfigError, ModelServerConfig
 from serving.contract import LABEL_CANARY, LABEL_STABLE
@@ -85,9 +90,10 @@ def apply_everywhere(replicas: list[Replica], config: ModelServerConfig) -> None
 
 
 def switch(replicas, config, model, stable: int | None, new_version, wait_seconds,
-           smoke_image: bytes) -> ModelServerConfig:
-    """Loads new_version beside every served version, smoke-tests it as canary, then makes
-    it stable; returns the final config. Raises RolloutError on any failure."""
+           smoke_image: bytes, judge: JudgeConfig | None = None) -> ModelServerConfig:
+    """Loads new_version beside every served version, smoke-tests it as canary, holds it
+    there under real traffic and judges it when `judge` says so, then makes it stable;
+    returns the final config. Raises RolloutError on any failure."""
     labels = {k: v for k, v in model_entry(config, model).version_labels.items() if k != LABEL_CANARY}
     if stable is not None:
         labels.setdefault(LABEL_STABLE, stable)
@@ -100,11 +106,13 @@ def switch(replicas, config, model, stable: int | None, new_version, wait_second
                                                  {**labels, LABEL_CANARY: new_version}))
         for replica in replicas:
             replica.smoke_test(model, LABEL_CANARY, smoke_image)
+        if judge:
+            print(f"rollout: canary judged good: {hold(judge, model, new_version, stable)}")
         after = {**labels, LABEL_STABLE: new_version}
         final = with_versions(config, model, [*labels.values(), new_version], after)
         apply_everywhere(replicas, final)
         return final
-    except ReplicaError as e:
+    except (ReplicaError, CanaryRejected) as e:
         raise RolloutError(str(e)) from None
 
 
@@ -128,8 +136,10 @@ def _restore(replicas: list[Replica], config: ModelServerConfig) -> str:
         return f"restoring the previous config also failed: {e}"
 
 
-def publish(cfg: RolloutConfig, store, replicas: list[Replica], source: str) -> int:
-    """Adds `source` as a new version and makes it stable; returns the version."""
+def publish(cfg: RolloutConfig, store, replicas: list[Replica], source: str,
+            judge: JudgeConfig | None = None) -> int:
+    """Adds `source` as a new version and makes it stable (after holding it as canary
+    when `judge` says so); returns the version."""
     from serving.repository import add_version, remove_version
 
     config = store.read()
@@ -138,7 +148,8 @@ def publish(cfg: RolloutConfig, store, replicas: list[Replica], source: str) -> 
     version, path = add_version(source, model_dir)
     print(f"rollout: copied {source} to {path}; stable is {stable}")
     try:
-        final = switch(replicas, config, cfg.model, stable, version, cfg.wait_seconds, _smoke_image())
+        final = switch(replicas, config, cfg.model, stable, version, cfg.wait_seconds,
+                       _smoke_image(), judge)
     except RolloutError as e:
         remove_version(model_dir, version)
         raise RolloutError(f"{e}; version {version} removed, {_restore(replicas, config)}, "
@@ -200,6 +211,16 @@ def build_parser() -> argparse.ArgumentParser:
     pub = sub.add_parser("publish", parents=[common], help="ship a new version")
     pub.add_argument("--from", dest="source", required=True,
                      help="exported version directory (holds saved_model.pb)")
+    canary = pub.add_argument_group(
+        "progressive canary: hold the new version as canary, judged by the gateways' metrics "
+        "(the gateways send it GATEWAY_CANARY_SHARE of their clients)")
+    canary.add_argument("--hold", type=float, default=0.0, metavar="SECONDS",
+                        help="seconds the canary serves real traffic before stable moves "
+                             "(default 0: the smoke test only)")
+    canary.add_argument("--metrics", action="append", default=[], metavar="URL",
+                        help="a gateway's /metrics URL (repeat for each gateway)")
+    canary.add_argument("--gateway-service",
+                        help="or the gateways' Kubernetes Service: every pod's /metrics")
     sub.add_parser("status", parents=[common], help="versions and labels per replica")
     sub.add_parser("rollback", parents=[common], help="go back one version")
     return p
@@ -215,6 +236,21 @@ def _replicas(args) -> list[Replica]:
     if not addresses:
         raise RolloutError("no model-server replicas found")
     return [Replica(a.strip()) for a in addresses]
+
+
+def _judge(args) -> JudgeConfig | None:
+    if not args.hold:
+        return None
+    urls = list(args.metrics)
+    if args.gateway_service:
+        from ops.replicas import discover_in_cluster
+
+        urls += [f"http://{a}/metrics" for a in discover_in_cluster(
+            args.gateway_service, args.namespace, "http")]
+    if not urls:
+        raise RolloutError("--hold judges the canary by the gateways' metrics: give --metrics "
+                           "or --gateway-service")
+    return JudgeConfig(args.hold, tuple(urls))
 
 
 def _store(args):
@@ -234,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         store, replicas = _store(args), _replicas(args)
         cfg = RolloutConfig(args.model, tuple(r.address for r in replicas), args.repo, args.wait)
         if args.command == "publish":
-            publish(cfg, store, replicas, args.source)
+            publish(cfg, store, replicas, args.source, _judge(args))
         elif args.command == "rollback":
             rollback(cfg, store, replicas)
         else:

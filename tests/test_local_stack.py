@@ -88,8 +88,11 @@ class Stack:
         self.replicas = [f"127.0.0.1:{base}", f"127.0.0.1:{base + 2}"]
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = root / "local_stack.log"
+        # A 30 % canary share that leaves out 127.0.0.1 (crc32 % 10000 = 3832): the tests'
+        # own requests stay on stable; clients named by X-Forwarded-For spread over both.
         env = {**os.environ, "GATEWAY_CATALOGUE_FILE": str(catalogue_file),
-               "GATEWAY_STYLIZE_RATE_LIMIT": ""}
+               "GATEWAY_STYLIZE_RATE_LIMIT": "", "GATEWAY_CANARY_SHARE": "0.3",
+               "GATEWAY_TRUSTED_PROXIES": "127.0.0.0/8"}
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "local_stack", "--repo", str(self.repo),
@@ -100,9 +103,10 @@ class Stack:
     def output(self) -> str:
         return self.log.read_text()
 
-    def stylize(self, photo: bytes, session=requests) -> requests.Response:
+    def stylize(self, photo: bytes, session=requests, client: str | None = None) -> requests.Response:
         return session.post(f"{self.url}/api/v1/stylize", data={"style": "tiny"}, timeout=30,
-                            files={"image": ("p.jpg", photo, "image/jpeg")})
+                            files={"image": ("p.jpg", photo, "image/jpeg")},
+                            headers={"X-Forwarded-For": client} if client else None)
 
     def ready(self) -> bool:
         if requests.get(f"{self.url}/readyz", timeout=2).status_code != 200:
@@ -140,11 +144,14 @@ class Load(threading.Thread):
         self.stack, self.photo, self.codes = stack, photo, []
         self.stopping = threading.Event()
 
+    clients = [None]  # who the requests come from (None: the test itself, 127.0.0.1)
+
     def run(self):
         session = requests.Session()
         while not self.stopping.is_set() and len(self.codes) < 5000:
+            client = self.clients[len(self.codes) % len(self.clients)]
             try:
-                self.codes.append(self.stack.stylize(self.photo, session).status_code)
+                self.codes.append(self.stack.stylize(self.photo, session, client).status_code)
             except requests.ConnectionError:
                 self.codes.append("refused")
                 time.sleep(0.1)
@@ -276,3 +283,68 @@ def test_a_real_prometheus_scrapes_the_stack_and_reads_a_series_per_version(stac
     finally:
         prometheus.terminate()
         prometheus.wait(20)
+
+
+
+class ManyClients(Load):
+    """Load from 40 client addresses (through the trusted proxy), about 30 % of them in
+    the gateway's canary share."""
+    clients = [f"198.51.100.{i}" for i in range(40)]
+
+
+def canary_model(path: Path, kind: str) -> Path:
+    """A SavedModel that passes the rollout's 64 px smoke test (it returns the image) but,
+    on any other picture, fails ("fails") or first spends a while computing ("slow")."""
+    import tensorflow as tf
+
+    from serving.contract import INPUT_IMAGES, OUTPUT_IMAGES
+
+    class Canary(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=INPUT_IMAGES)])
+        def serve(self, images):
+            width = tf.shape(tf.io.decode_jpeg(images[0]))[1]
+            if kind == "fails":
+                checks = [tf.debugging.assert_equal(width, 64, message="breaks on real photos")]
+            else:
+                rounds = tf.where(width == 64, 0, 200)
+                _, x = tf.while_loop(lambda i, x: i < rounds,
+                                     lambda i, x: (i + 1, tf.matmul(x, x) / 256.0),
+                                     (0, tf.ones([256, 256])))
+                checks = [x]
+            with tf.control_dependencies(checks):
+                return {OUTPUT_IMAGES: tf.identity(images)}
+
+    canary = Canary()
+    tf.saved_model.save(canary, str(path), signatures={"serving_default": canary.serve})
+    return path
+
+
+@pytest.mark.parametrize("kind", ["fails", "slow"])
+def test_a_held_canary_that_does_worse_than_stable_is_rolled_back(stack, photo, tmp_path, capsys,
+                                                                  kind):
+    before = stack.stylize(photo).headers["X-Model-Version"]
+    with ManyClients(stack, photo) as load:
+        code = rollout(["publish", "--model", "tiny", "--replicas", ",".join(stack.replicas),
+                        "--config", str(stack.repo / MODELS_CONFIG), "--wait", "60",
+                        "--from", str(canary_model(tmp_path / kind, kind)), "--hold", "6",
+                        "--metrics", f"{stack.url}/metrics"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert ("fails more than stable" if kind == "fails" else "slower than stable") in err
+    assert f"stable stays {before}" in err
+    assert stack.stylize(photo).headers["X-Model-Version"] == before
+    assert 200 in load.codes
+
+
+def test_a_held_canary_as_good_as_stable_is_promoted(stack, photo, model_repo, capsys):
+    before = int(stack.stylize(photo).headers["X-Model-Version"])
+    with ManyClients(stack, photo) as load:
+        code = rollout(["publish", "--model", "tiny", "--replicas", ",".join(stack.replicas),
+                        "--config", str(stack.repo / MODELS_CONFIG), "--wait", "60",
+                        "--from", str(model_repo / "tiny" / "1"), "--hold", "4",
+                        "--metrics", f"{stack.url}/metrics"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "canary judged good: canary: " in out.out
+    assert int(stack.stylize(photo).headers["X-Model-Version"]) > before
+    assert set(load.codes) == {200}  # a good canary costs no request

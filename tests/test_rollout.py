@@ -166,3 +166,24 @@ def test_endpoint_slices_give_ready_grpc_addresses():
         ports=[k8s.DiscoveryV1EndpointPort(name="grpc", port=8500),
                k8s.DiscoveryV1EndpointPort(name="rest", port=8501)])]
     assert addresses_from_endpoint_slices(slices) == ["10.0.0.1:8500", "10.0.0.3:8500"]
+
+
+def test_the_canary_verdict_reads_failed_shares_and_p99_as_prometheus_would():
+    import math
+
+    from ops.canary_judge import CanaryRejected, JudgeConfig, Numbers, verdict
+
+    # 100 Predicts: 90 under 0.1 s, 9 more under 0.25 s, 1 under 0.5 s.
+    buckets = {0.1: 90.0, 0.25: 99.0, 0.5: 100.0, math.inf: 100.0}
+    assert Numbers(100, 0, buckets).p99() == pytest.approx(0.25)  # rank 99 ends bucket 0.25
+    assert Numbers(100, 0, {0.1: 50.0, 0.2: 100.0, math.inf: 100.0}).p99() == pytest.approx(0.198)
+    assert Numbers(10, 0, {1.0: 0.0, math.inf: 10.0}).p99() == 1.0  # in +Inf: the last bound
+    cfg = JudgeConfig(window=60, metrics=())
+    stable = Numbers(1000, 10, buckets)  # 1 % fail
+    assert "canary: 100 Predicts" in verdict(Numbers(100, 2, buckets), stable, cfg)
+    with pytest.raises(CanaryRejected, match="fails more than stable"):
+        verdict(Numbers(100, 4, buckets), stable, cfg)  # 4 % > 2 x 1 % + 1 %
+    with pytest.raises(CanaryRejected, match="slower than stable"):
+        verdict(Numbers(100, 0, {0.5: 0.0, 1.0: 100.0, math.inf: 100.0}), stable, cfg)
+    with pytest.raises(CanaryRejected, match="only 5 Predicts reached the canary"):
+        verdict(Numbers(5, 0, buckets), stable, cfg)
