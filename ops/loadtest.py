@@ -110,7 +110,7 @@ def summarize(samples: list[Sample], target: str, mode: str, duration: float,
     for s in samples:
         if s.error:
             errors[s.error] = errors.get(s.error, 0) + 1
-    latency = {f"p{q}": percentile(ok, q) for q in (50, 90, 99)}
+    latency = {f"p{q}": percentile(ok, q) for q in (50, 90, 95, 99)}
     latency["max"] = ok[-1] if ok else float("nan")
     t0 = min((s.start for s in samples), default=0.0) if t0 is None else t0
     return Report(target, mode, len(samples), len(ok), errors, duration,

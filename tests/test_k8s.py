@@ -18,13 +18,14 @@ CHECKOV = shutil.which("checkov") or str(ROOT / ".venv-tools" / "bin" / "checkov
 needs_kubectl = pytest.mark.skipif(not shutil.which("kubectl"), reason="kubectl is not installed")
 
 
-# The style pipeline's Jobs: train on a GPU node, then export and publish.
-JOBS = ["jobs/train", "jobs/publish"]
+# Applied on their own: the style pipeline's Jobs (train on a GPU node, then export and
+# publish) and Locust's master and workers.
+JOBS = ["jobs/train", "jobs/publish", "loadtest"]
 
 
 def render(target: str) -> str:
-    """`kubectl kustomize k8s/<target>` (an overlay by its name, or jobs/...), no flags."""
-    path = ROOT / "k8s" / (target if "/" in target else f"overlays/{target}")
+    """`kubectl kustomize k8s/<target>` (an overlay by its name), no flags."""
+    path = ROOT / "k8s" / (f"overlays/{target}" if target in OVERLAYS else target)
     return subprocess.run(["kubectl", "kustomize", str(path)],
                           check=True, capture_output=True, text=True).stdout
 

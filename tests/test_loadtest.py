@@ -1,4 +1,5 @@
 import json
+import subprocess
 import threading
 
 import pytest
@@ -88,3 +89,42 @@ def test_remote_targets_need_to_be_allowed(capsys):
 def test_bad_settings_are_refused(capsys):
     assert main(["--grpc", "127.0.0.1:1", "--model", "m", "--concurrency", "0"]) == 2
     assert "must be positive" in capsys.readouterr().err
+
+
+def locust(tmp_path, locustfile: str, host: str, **env) -> tuple[subprocess.CompletedProcess, dict]:
+    """A headless Locust run of 3 s with 2 users; its exit status and its aggregated row."""
+    import csv
+    import os
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "locust"), "-f", f"ops/locustfiles/{locustfile}",
+         "--host", host, "--headless", "--users", "2", "--spawn-rate", "2", "--run-time", "3s",
+         "--csv", str(tmp_path / "run"), "--html", str(tmp_path / "run.html"), "--only-summary"],
+        capture_output=True, text=True, cwd=root, timeout=120, env={**os.environ, **env})
+    stats = tmp_path / "run_stats.csv"
+    rows = list(csv.DictReader(stats.open())) if stats.exists() else []
+    return done, next((r for r in rows if r["Name"] == "Aggregated"), {})
+
+
+def test_locust_uploads_photos_to_the_gateway_and_reports(gateway_url, tmp_path):
+    done, row = locust(tmp_path, "gateway.py", gateway_url, STYLE="tiny", SIZE="64")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(row["Request Count"]) > 0 and row["Failure Count"] == "0"
+    assert float(row["50%"]) <= float(row["95%"]) <= float(row["99%"])
+    assert (tmp_path / "run.html").stat().st_size > 1000
+
+
+def test_locust_sends_predicts_over_grpc(model_server, tmp_path):
+    done, row = locust(tmp_path, "grpc_predict.py", model_server.grpc_target, STYLE="tiny",
+                       SIZE="32")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(row["Request Count"]) > 0 and row["Failure Count"] == "0"
+
+
+def test_locust_is_never_aimed_at_another_machine_by_accident(tmp_path):
+    done, row = locust(tmp_path, "gateway.py", "http://192.0.2.10:8080")
+    assert done.returncode == 2 and not row
+    assert "not a loopback address" in done.stderr and "LOCUST_ALLOW_REMOTE=1" in done.stderr
