@@ -219,14 +219,6 @@ def test_the_site_offers_hd_through_its_own_worker(stack):
     assert requests.get(f"{stack.url}/api/v1/styles", timeout=5).json()["hd"] is True
 
 
-def test_sigterm_stops_everything_within_seconds(stack):
-    children = [child_pid(stack.process.pid, name) for name in ("gateway.wsgi", "model_server", "hd.wsgi")]
-    stack.process.send_signal(signal.SIGTERM)
-    assert stack.process.wait(timeout=20) == 0
-    for pid in children:
-        wait_for(lambda pid=pid: not alive(pid), 5, f"pid {pid} gone")
-
-
 def test_the_site_is_ready_only_when_every_model_is_available_on_every_replica(app, model_server):
     from werkzeug.serving import make_server
 
@@ -348,3 +340,12 @@ def test_a_held_canary_as_good_as_stable_is_promoted(stack, photo, model_repo, c
     assert "canary judged good: canary: " in out.out
     assert int(stack.stylize(photo).headers["X-Model-Version"]) > before
     assert set(load.codes) == {200}  # a good canary costs no request
+
+
+# Last: it stops the module's stack.
+def test_sigterm_stops_everything_within_seconds(stack):
+    children = [child_pid(stack.process.pid, name) for name in ("gateway.wsgi", "model_server", "hd.wsgi")]
+    stack.process.send_signal(signal.SIGTERM)
+    assert stack.process.wait(timeout=20) == 0
+    for pid in children:
+        wait_for(lambda pid=pid: not alive(pid), 5, f"pid {pid} gone")
