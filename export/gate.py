@@ -93,10 +93,11 @@ def _expected(transformer: keras.Model, pixels: np.ndarray, painting: int,
     return np.clip(np.round(np.asarray(transformer(image))), 0, 255)
 
 
-def check_arbitrary(path: Path, predictor: keras.Model, transformer: keras.Model) -> float:
+def check_arbitrary(path: Path, predictor: keras.Model, transformer: keras.Model,
+                    precision: str = "float32") -> float:
     """Reloads an arbitrary-style SavedModel: its embedding of a painting must be the
-    predictor's, and its painting with that embedding the transformer's (to 1 grey level);
-    returns the max error in grey levels."""
+    predictor's, and its painting with that embedding the float32 transformer's (to
+    MAX_GREY_LEVELS[precision]); returns the max error in grey levels."""
     loaded = tf.saved_model.load(str(path))
     missing = {SIGNATURE_ENCODED, SIGNATURE_PIXELS, SIGNATURE_EMBED} - set(loaded.signatures)
     if missing:
@@ -116,6 +117,7 @@ def check_arbitrary(path: Path, predictor: keras.Model, transformer: keras.Model
     want = np.clip(np.round(255 * np.asarray(transformer(
         {"image": pixels.astype(np.float32) / 255.0, "embedding": embedding}))), 0, 255)
     error = float(np.abs(got[OUTPUT_PIXELS].numpy().astype(np.float32) - want).max())
-    if error > MAX_GREY_LEVELS["float32"]:
-        raise GateError(f"exported model differs from the networks by {error:g} grey levels")
+    if error > MAX_GREY_LEVELS[precision]:
+        raise GateError(f"exported model differs from the networks by {error:g} grey levels "
+                        f"(limit {MAX_GREY_LEVELS[precision]} for {precision})")
     return error

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -174,3 +175,17 @@ def test_bundled_export_keeps_what_a_rollout_set(tmp_path, trained_run, model_re
     pinned = (repo / "models.config").read_text()
     assert bundled_main(args) == 0
     assert (repo / "models.config").read_text() == pinned
+
+
+def test_the_arbitrary_style_transformer_exports_in_bfloat16_within_the_gate(tmp_path):
+    from export.arbitrary_export import export_arbitrary
+    from serving.contract import METADATA_FILE
+
+    target = Path(export_arbitrary(tmp_path, "arbitrary", precision="bfloat16"))
+    assert json.loads((target / METADATA_FILE).read_text())["precision"] == "bfloat16"
+    loaded = tf.saved_model.load(str(target))
+    paints = loaded.signatures["stylize_pixels"](
+        pixels=tf.constant(np.full((1, 32, 48, 3), 120, np.uint8)),
+        style_embeddings=tf.zeros((1, 100)), strength=tf.constant([1.0]),
+        preserve_colors=tf.constant([False]))["pixels"]
+    assert paints.dtype == tf.uint8 and paints.shape == (1, 32, 48, 3)
