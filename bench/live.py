@@ -98,10 +98,3 @@ def run() -> dict:
     print(f"one replica carries {carried} live viewer(s) at >= {GOAL_FPS} fps each")
     print(f"wrote {save('live', data)}")
     return data
-
-
-if __name__ == "__main__":
-    from serving import tf_env
-
-    tf_env.apply()
-    run()

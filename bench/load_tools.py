@@ -59,7 +59,3 @@ def run() -> dict:
                   r["p99_ms"]] for tool, r in data.items()]))
     print(f"wrote {save('load_tools', data)}")
     return data
-
-
-if __name__ == "__main__":
-    run()

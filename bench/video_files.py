@@ -80,7 +80,3 @@ def run(repo: Path = ROOT / "model_repo") -> dict:
     print("goal: ours / peer > 1 end to end")
     print(f"wrote {save('video_files', data)}")
     return data
-
-
-if __name__ == "__main__":
-    run()
