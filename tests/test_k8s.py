@@ -19,8 +19,8 @@ needs_kubectl = pytest.mark.skipif(not shutil.which("kubectl"), reason="kubectl 
 
 
 # Applied on their own: the style pipeline's Jobs (train on a GPU node, then export and
-# publish) and Locust's master and workers.
-JOBS = ["jobs/train", "jobs/publish", "loadtest"]
+# publish), Locust's master and workers, the alert rules and dashboard as ConfigMaps.
+JOBS = ["jobs/train", "jobs/publish", "loadtest", "monitoring"]
 
 
 def render(target: str) -> str:
