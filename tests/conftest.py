@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,9 @@ from serving import tf_env
 from serving.samples import sample_pixels
 
 tf_env.apply()
+# The tests start ffmpeg, Chromium and servers while in-process gRPC servers run: gRPC's
+# fork handlers would run in those children before they exec, and can hang them.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 TINY_TRAIN_ARGS = ["--preset", "tiny", "--image-size", "32", "--batch-size", "2",
                    "--style-size", "64", "--checkpoint-every", "5", "--preview-every", "5",

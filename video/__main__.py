@@ -119,6 +119,9 @@ def _checked(args) -> tuple:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # ffmpeg is started while a gRPC channel runs (--server): without this, gRPC's fork
+    # handlers run in the child before it execs ffmpeg and can hang it. Before gRPC loads.
+    os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
     from tqdm import tqdm
 
     from serving import tf_env

@@ -60,9 +60,9 @@ def frames(clip: Clip, size: tuple[int, int], batch: int) -> Iterator[np.ndarray
     width, height = size
     reader = imageio_ffmpeg.read_frames(str(clip.path),
                                         output_params=["-vf", f"scale={width}:{height}"])
-    next(reader)
     pending = []
     try:
+        next(reader)
         for raw in reader:
             pending.append(np.frombuffer(raw, np.uint8).reshape(height, width, 3))
             if len(pending) == batch:
@@ -70,7 +70,7 @@ def frames(clip: Clip, size: tuple[int, int], batch: int) -> Iterator[np.ndarray
                 pending = []
         if pending:
             yield np.stack(pending)
-    except RuntimeError as e:
+    except (OSError, RuntimeError) as e:
         raise ClipError(f"{clip.path}: reading stopped ({_ffmpeg_reason(str(e))})") from None
     finally:
         reader.close()
