@@ -73,6 +73,13 @@ def test_bad_requests_are_refused_before_any_work(clip, model_repo, tmp_path, ca
     assert message in capsys.readouterr().err and not out.exists()
 
 
+def test_an_output_ffmpeg_cannot_write_is_a_clear_error(clip, model_repo, tmp_path):
+    done = video(clip, "-o", tmp_path / "painted.nosuchformat", "--repo", model_repo,
+                 "--model", "tiny_multi", "--quiet")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "video: error: cannot write" in done.stderr and "nosuchformat" in done.stderr
+
+
 def test_a_file_that_is_no_video_is_a_clear_error(model_repo, tmp_path, capsys):
     bad = tmp_path / "holiday.mp4"
     bad.write_bytes(b"not a video at all" * 100)

@@ -37,11 +37,11 @@ def paint_video(clip, output: Path, painter, look, cfg: VideoConfig, progress) -
     """Paints `clip` into `output`; returns (frames, size). ffmpeg decodes ahead and encodes
     behind in its own processes; here `cfg.in_flight` batches are painted at once, and
     written in order as each is done."""
-    from video.clip import frames, painted_size, writer
+    from video.clip import Writer, frames, painted_size
     from video.steady import Steady
 
     size, steady, count = painted_size(clip.size, cfg.max_side), Steady(cfg.steady), 0
-    out = writer(output, clip, size)
+    out = Writer(output, clip, size)
     painting: deque = deque()
 
     def write_oldest() -> int:

@@ -76,14 +76,29 @@ def frames(clip: Clip, size: tuple[int, int], batch: int) -> Iterator[np.ndarray
         reader.close()
 
 
-def writer(path: Path, clip: Clip, size: tuple[int, int]):
-    """A started generator: send() it uint8 [height, width, 3] frames, then close() it.
+class Writer:
+    """The painted video: send() it uint8 [height, width, 3] frames, then close() it.
     H.264 at ffmpeg's `veryfast` preset (the encoder shares the cores with the painting),
-    and the source's audio, re-encoded as AAC so any container's audio fits an .mp4."""
-    out = imageio_ffmpeg.write_frames(
-        str(path), size, fps=clip.fps, macro_block_size=2, ffmpeg_log_level="error",
-        output_params=["-preset", "veryfast"],
-        audio_path=str(clip.path) if clip.has_audio else None,
-        audio_codec="aac" if clip.has_audio else None)
-    out.send(None)
-    return out
+    and the source's audio, re-encoded as AAC so any container's audio fits an .mp4.
+    A file ffmpeg cannot write (a format it does not know, a full disk) is a ClipError."""
+
+    def __init__(self, path: Path, clip: Clip, size: tuple[int, int]):
+        self.path = path
+        self._out = imageio_ffmpeg.write_frames(
+            str(path), size, fps=clip.fps, macro_block_size=2, ffmpeg_log_level="error",
+            output_params=["-preset", "veryfast"],
+            audio_path=str(clip.path) if clip.has_audio else None,
+            audio_codec="aac" if clip.has_audio else None)
+        self._checked(self._out.send, None)
+
+    def _checked(self, call, *args) -> None:
+        try:
+            call(*args)
+        except (OSError, RuntimeError) as e:
+            raise ClipError(f"cannot write {self.path} ({_ffmpeg_reason(str(e))})") from None
+
+    def send(self, frame: np.ndarray) -> None:
+        self._checked(self._out.send, frame)
+
+    def close(self) -> None:
+        self._checked(self._out.close)
