@@ -37,7 +37,7 @@ def _model(tmp: str, precision: str):
 
 
 def run(runs: int = 10) -> dict:
-    from export.bundled_styles import local_precision
+    from serving.tf_env import local_precision
 
     precision = local_precision("auto")
     print(f"(the transformer in {precision}, as `make models` exports it on this CPU)")

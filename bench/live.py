@@ -17,11 +17,11 @@ import time
 
 from bench.common import interleaved_timings, median_ms, save, table
 from bench.stack import MODEL, local_stack
-from export.bundled_styles import local_precision
 from ops.load_targets import GatewayTarget, GrpcTarget
 from ops.loadtest import LoadConfig
 from ops.loadtest import run as run_load
 from serving.samples import sample_jpeg
+from serving.tf_env import local_precision
 
 WIDTH, HEIGHT, GOAL_FPS, GOAL_LATENCY_MS = 320, 240, 15, 150
 CHROMIUM = shutil.which("chromium")

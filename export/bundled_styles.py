@@ -27,6 +27,7 @@ from serving.config_files import (
     read_model_config,
 )
 from serving.contract import LABEL_STABLE
+from serving.tf_env import local_precision
 
 
 def bundled_styles(styles_dir: Path) -> list[str]:
@@ -61,15 +62,6 @@ def arbitrary_models(styles_dir: Path) -> list[str]:
     path = styles_dir / "catalogue.json"
     entries = json.loads(path.read_text()).get("styles", []) if path.exists() else []
     return [e["name"] for e in entries if e.get("arbitrary")]
-
-
-def local_precision(choice: str) -> str:
-    """`auto`: the faster exact-enough precision on this machine's CPU."""
-    if choice != "auto":
-        return choice
-    from serving.tf_env import cpu_has_bfloat16
-
-    return "bfloat16" if cpu_has_bfloat16() else "float32"
 
 
 def export_missing(styles_dir: Path, repo: Path, precision: str = "auto") -> list[str]:

@@ -46,11 +46,9 @@ class HDConfig:
     precision: str = "auto"
 
     def vgg_precision(self) -> str:
-        if self.precision != "auto":
-            return self.precision
-        from serving.tf_env import cpu_has_bfloat16
+        from serving.tf_env import local_precision
 
-        return "bfloat16" if cpu_has_bfloat16() else "float32"
+        return local_precision(self.precision)
 
 
 class Full(Exception):

@@ -32,3 +32,11 @@ def cpu_has_bfloat16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def local_precision(choice: str) -> str:
+    """`auto`: bfloat16 where this CPU computes it natively, else float32 (the faster of
+    the precisions that stay within a few grey levels); any other choice as it is."""
+    if choice != "auto":
+        return choice
+    return "bfloat16" if cpu_has_bfloat16() else "float32"
