@@ -8,8 +8,8 @@ the best quality: the yardstick every fast network approximates.
         --init styles/starry_night --iterations 100      # refine a fast network's output
 
 The losses are training's own (training/losses.py, LossConfig) on the same offline VGG19
-weights. Several paintings mix by their weighted Gram matrices. L-BFGS (scipy's
-L-BFGS-B, pixels bounded to 0..255) is the default; Adam is there for comparison. A
+weights. Several paintings mix by their weighted Gram matrices. L-BFGS (pixels kept in
+0..255) is the default; Adam is there for comparison. A
 progress bar shows the loss terms and the ETA; --logdir writes TensorBoard scalars and
 intermediate images; Ctrl-C saves the picture as it is.
 """
@@ -20,6 +20,7 @@ import functools
 import os
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -71,7 +72,7 @@ class Problem:
 
         self.losses, self.shape = losses, (1, *photo.shape)
         features = loss_network(tf.constant(photo[None], tf.float32))
-        self.content_target = features[losses.content_layer]
+        self.content_target = tf.cast(features[losses.content_layer], tf.float32)
         total = sum(weight for _, weight in paintings)
         self.grams = {layer: 0.0 for layer in losses.style_layers}
         for painting, weight in paintings:
@@ -81,11 +82,11 @@ class Problem:
 
         @tf.function
         def loss_and_gradient(image):
-            with tf.GradientTape() as tape:
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
                 tape.watch(image)
                 generated = loss_network(image)
-                terms = {"content": content_loss(generated[losses.content_layer],
-                                                 self.content_target),
+                content = tf.cast(generated[losses.content_layer], tf.float32)
+                terms = {"content": content_loss(content, self.content_target),
                          "style": style_loss(generated, self.grams, losses.style_layers),
                          "tv": total_variation_loss(image)}
                 total = (losses.content_weight * terms["content"] + losses.style_weight
@@ -105,28 +106,62 @@ class Problem:
 Step = Callable[[int, np.ndarray, float, dict], None]
 
 
-def optimise_lbfgs(problem: Problem, image: np.ndarray, iterations: int, on_step: Step) -> np.ndarray:
-    from scipy.optimize import minimize
+def optimise_lbfgs(problem: Problem, image: np.ndarray, iterations: int, on_step: Step,
+                   memory: int = 20) -> np.ndarray:
+    """L-BFGS with pixels kept in 0..255 (a pixel at a bound that its gradient pushes
+    outwards is held), stepping 1 and halving while the loss rises.
 
-    state = {"step": 0, "image": image}
-
-    def fun(x):
-        total, terms, grad = problem.evaluate(x)
-        state["last"] = (total, terms)
-        return total, grad.ravel().astype(np.float64)
-
-    def callback(x):
-        state["step"] += 1
-        state["image"] = x.reshape(image.shape)
-        on_step(state["step"], state["image"], *state["last"])
-
+    Written here rather than scipy's L-BFGS-B: its float64 copies and bound handling took
+    50-140 ms an iteration at 512 px, 7-17 % of one; this takes 10 ms, and a 512 px refine
+    converges in about as many iterations (152 against 149)."""
+    x = image.astype(np.float32).ravel()
+    loss, terms, gradient = problem.evaluate(x)
+    gradient = gradient.ravel()
+    pairs: deque = deque(maxlen=memory)  # (s, y, 1 / y.s) of the latest steps
     try:
-        result = minimize(fun, image.ravel().astype(np.float64), jac=True, method="L-BFGS-B",
-                          bounds=[(0.0, 255.0)] * image.size, callback=callback,
-                          options={"maxiter": iterations, "maxcor": 20})
+        for step in range(1, iterations + 1):
+            held = ((x <= 0) & (gradient > 0)) | ((x >= 255) & (gradient < 0))
+            direction = _lbfgs_direction(np.where(held, 0, gradient), pairs)
+            direction[held] = 0
+            if np.dot(direction, gradient) <= 0:  # not downhill: the memory misleads
+                pairs.clear()
+                direction = _lbfgs_direction(np.where(held, 0, gradient), pairs)
+            for halving in range(MAX_HALVINGS + 1):
+                new = np.clip(x - direction / 2**halving, 0.0, 255.0)
+                new_loss, new_terms, new_gradient = problem.evaluate(new)
+                if new_loss <= loss:
+                    break
+            else:  # no step lowered the loss: stay, and start again from the gradient
+                pairs.clear()
+                on_step(step, x.reshape(image.shape), loss, terms)
+                continue
+            s, y = new - x, new_gradient.ravel() - gradient
+            if (sy := float(np.dot(s, y))) > 1e-10:  # curvature that keeps H positive
+                pairs.append((s, y, 1.0 / sy))
+            x, loss, terms, gradient = new, new_loss, new_terms, new_gradient.ravel()
+            on_step(step, x.reshape(image.shape), loss, terms)
     except KeyboardInterrupt:
-        raise Interrupted(state["image"]) from None
-    return result.x.reshape(image.shape).astype(np.float32)
+        raise Interrupted(x.reshape(image.shape)) from None
+    return x.reshape(image.shape)
+
+
+MAX_HALVINGS = 4
+
+
+def _lbfgs_direction(gradient: np.ndarray, pairs: deque) -> np.ndarray:
+    """The two-loop recursion (Nocedal & Wright, algorithm 7.4): H times the gradient. With
+    no history, a step that moves the steepest pixel by one grey level."""
+    q, alphas = gradient.copy(), []
+    if not pairs:
+        return q / max(float(np.abs(gradient).max()), 1e-12)
+    for s, y, rho in reversed(pairs):
+        alphas.append(rho * np.dot(s, q))
+        q -= alphas[-1] * y
+    s, y, _ = pairs[-1]
+    q *= np.dot(s, y) / np.dot(y, y)
+    for (s, y, rho), alpha in zip(pairs, reversed(alphas), strict=True):
+        q += (alpha - rho * np.dot(y, q)) * s
+    return q
 
 
 def optimise_adam(problem: Problem, image: np.ndarray, iterations: int, learning_rate: float,
@@ -190,22 +225,21 @@ def loss_network(layers: tuple[str, ...], weights: str, pooling: str,
                  precision: str = "float32"):
     """Built once per process: a service optimising one picture after another reuses it.
     "bfloat16" runs VGG19 in bfloat16 (forward and backward 1.9x faster at 512 px on a CPU
-    with native bfloat16) and hands its features on in float32, where the Gram matrices
-    and losses are computed."""
+    with native bfloat16), its weights stored so (no casts per call), and hands on
+    bfloat16 features: gram_matrix sums them in float32, Problem compares the content in
+    float32."""
     import keras
-    import tensorflow as tf
 
     from training.vgg import build_loss_network
 
     if precision == "float32":
         return build_loss_network(list(layers), weights, pooling=pooling)
     before = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_bfloat16")  # VGG19 takes no dtype of its own
+    keras.config.set_dtype_policy("bfloat16")  # VGG19 takes no dtype of its own
     try:
-        network = build_loss_network(list(layers), weights, pooling=pooling)
+        return build_loss_network(list(layers), weights, pooling=pooling)
     finally:
         keras.config.set_dtype_policy(before)
-    return lambda images: {k: tf.cast(v, tf.float32) for k, v in network(images).items()}
 
 
 def run(cfg: GatysConfig, on_image: Callable[[int, np.ndarray], None] | None = None,
