@@ -189,3 +189,15 @@ def test_the_arbitrary_style_transformer_exports_in_bfloat16_within_the_gate(tmp
         style_embeddings=tf.zeros((1, 100)), strength=tf.constant([1.0]),
         preserve_colors=tf.constant([False]))["pixels"]
     assert paints.dtype == tf.uint8 and paints.shape == (1, 32, 48, 3)
+
+
+@pytest.mark.parametrize("flags", [[True, True, True], [False, False, False], [True, False, True]])
+def test_colours_are_kept_for_exactly_the_images_that_ask(flags):
+    from export.stylizer import _colors_kept, keep_photo_colors
+
+    rng = np.random.default_rng(4)
+    painted, photo = (tf.constant(rng.uniform(0, 255, (3, 4, 5, 3)), tf.float32) for _ in "ab")
+    kept = keep_photo_colors(painted, photo)
+    out = _colors_kept(painted, photo, tf.constant(flags))
+    for i, keep in enumerate(flags):
+        np.testing.assert_allclose(out[i], kept[i] if keep else painted[i])

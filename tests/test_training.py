@@ -92,6 +92,22 @@ def test_downsample_conv_equals_padding_and_a_strided_conv():
     _assert_computes(DownsampleConv(6), conv.get_weights(), tf.nn.space_to_depth(x, 2), expected)
 
 
+@pytest.mark.parametrize("pad", [1, 4])
+def test_reflection_pad_mirrors_the_border_like_numpy(pad):
+    pixels = _random(2, 9, 6, 3)
+    expected = np.pad(pixels, [(0, 0), (pad, pad), (pad, pad), (0, 0)], mode="reflect")
+    np.testing.assert_array_equal(ReflectionPad(pad)(pixels), expected)
+
+
+@pytest.mark.parametrize("before,after", [(1, 0), (1, 1), (0, 2)])
+def test_symmetric_mirror_pad_repeats_the_edge_like_numpy(before, after):
+    from training.fast_layers import mirror_pad
+
+    pixels = _random(1, 5, 7, 2)
+    expected = np.pad(pixels, [(0, 0), (before, after), (before, after), (0, 0)], mode="symmetric")
+    np.testing.assert_array_equal(mirror_pad(pixels, before, after, symmetric=True), expected)
+
+
 @pytest.mark.parametrize("pad", [2, 4])
 def test_block_reflection_pad_pads_the_image_it_shows(pad):
     pixels = _random(2, 10, 14, 3)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from training.fast_layers import mirror_pad
+
 EMBEDDING = 100
 TRANSFORMER_CHANNELS = (8, 16, 32)
 RESIDUAL_BLOCKS = 5
@@ -54,13 +56,10 @@ class StyleNorm(layers.Layer):
         return {**super().get_config(), "channels": self.channels, "epsilon": self.epsilon}
 
 
-def _reflect(x, pad: int):
-    return ops.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="reflect")
-
-
 def _conv(x, channels: int, kernel: int, stride: int, name: str, dtype: str):
     """Reflect padding, then a valid convolution: as the published graph pads."""
-    return layers.Conv2D(channels, kernel, stride, name=name, dtype=dtype)(_reflect(x, kernel // 2))
+    padded = mirror_pad(x, kernel // 2, kernel // 2)
+    return layers.Conv2D(channels, kernel, stride, name=name, dtype=dtype)(padded)
 
 
 def build_arbitrary_transformer(dtype_policy: str = "float32") -> keras.Model:

@@ -58,8 +58,7 @@ class ReflectionPad(layers.Layer):
         self.pad = pad
 
     def call(self, x):
-        p = self.pad
-        return ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+        return fast.mirror_pad(x, self.pad, self.pad)
 
     def get_config(self):
         return {**super().get_config(), "pad": self.pad}
