@@ -19,7 +19,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from training.fast_layers import mirror_pad
+from training.fast_layers import UpsampleConv, mirror_pad
 
 EMBEDDING = 100
 TRANSFORMER_CHANNELS = (8, 16, 32)
@@ -77,8 +77,9 @@ def build_arbitrary_transformer(dtype_policy: str = "float32") -> keras.Model:
         h = _conv(h, c3, 3, 1, f"residual{i}_conv2", d)
         x = x + StyleNorm(c3, name=f"residual{i}_norm2", dtype=d)([h, embedding])
     for i, channels in enumerate((c2, c1), 1):
-        x = layers.UpSampling2D(2, interpolation="nearest", dtype=d)(x)
-        x = _conv(x, channels, 3, 1, f"expand_conv{i}", d)
+        # Nearest 2x upsampling, reflect padding and the 3x3 convolution as one convolution
+        # at the low resolution: 4/9 of the multiplications, 13 % of the network's.
+        x = UpsampleConv(channels, name=f"expand_conv{i}", dtype=d)(x)
         x = ops.relu(StyleNorm(channels, name=f"expand_norm{i}", dtype=d)([x, embedding]))
     x = _conv(x, 3, 9, 1, "expand_conv3", d)
     x = ops.sigmoid(ops.cast(StyleNorm(3, name="expand_norm3", dtype=d)([x, embedding]), "float32"))
