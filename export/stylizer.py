@@ -210,7 +210,8 @@ class ArbitraryStylizer(tf.Module):
         return _to_uint8(_colors_kept(painted, photo, preserve_colors))
 
     def _pixels(self, pixels, embeddings, strength, preserve_colors):
-        return {OUTPUT_PIXELS: self._stylize(pixels, embeddings, strength, preserve_colors)}
+        return {OUTPUT_PIXELS: _fused_for_one(self._stylize, pixels, embeddings, strength,
+                                              preserve_colors)}
 
     def _images(self, images, embeddings, strength, preserve_colors):
         return _each_image(self._stylize, images, embeddings, strength, preserve_colors)

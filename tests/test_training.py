@@ -134,6 +134,18 @@ def test_fast_instance_norm_equals_instance_norm(batch, block):
     _assert_computes(FastInstanceNorm(block=block), plain.get_weights(), inputs, expected)
 
 
+@pytest.mark.parametrize("channels", [3, 8, 16])
+def test_style_norm_of_one_image_equals_its_batch_form(channels):
+    from training.arbitrary_net import EMBEDDING, StyleNorm
+
+    norm = StyleNorm(channels)
+    photo, embedding = _random(1, 12, 8, channels) * 3 + 1, _random(1, EMBEDDING, seed=1)
+    one = norm([tf.constant(photo), tf.constant(embedding)])  # the one-image forms
+    batch = norm([tf.constant(np.concatenate([photo, photo + 5])),
+                  tf.constant(np.concatenate([embedding, embedding]))])
+    np.testing.assert_allclose(one[0], batch[0], atol=1e-4)
+
+
 def test_the_fast_network_computes_the_paper_network():
     fast, paper = build_transformer("fast"), build_transformer("fast", textbook=True)
     assert [layer.name for layer in fast.layers if layer.weights] == \
