@@ -146,6 +146,19 @@ def test_style_norm_of_one_image_equals_its_batch_form(channels):
     np.testing.assert_allclose(one[0], batch[0], atol=1e-4)
 
 
+@pytest.mark.parametrize("batch", [1, 2])
+def test_style_norm_on_the_blocked_view_normalizes_the_image_it_shows(batch):
+    from training.arbitrary_net import EMBEDDING, StyleNorm
+
+    plain, blocked = StyleNorm(8), StyleNorm(8, block=2)
+    photo, embedding = _random(batch, 12, 8, 8) * 3 + 1, tf.constant(_random(batch, EMBEDDING))
+    expected = plain([tf.constant(photo), embedding])
+    blocked([tf.nn.space_to_depth(photo, 2), embedding])
+    blocked.set_weights(plain.get_weights())
+    got = blocked([tf.nn.space_to_depth(photo, 2), embedding])
+    np.testing.assert_allclose(got, tf.nn.space_to_depth(expected, 2), atol=1e-4)
+
+
 def test_the_fast_network_computes_the_paper_network():
     fast, paper = build_transformer("fast"), build_transformer("fast", textbook=True)
     assert [layer.name for layer in fast.layers if layer.weights] == \

@@ -41,6 +41,23 @@ def _flipped(x, axis: int, start: int, stop: int | None):
     return ops.flip(x[:, start:stop] if axis == 1 else x[:, :, start:stop], axis)
 
 
+# tf.nn.space_to_depth and depth_to_space as a reshape, a transpose and a reshape: the same
+# tensors, but TensorFlow's own kernels took 7 ms for a 1032x776 RGB image, these 1 ms
+# (oneDNN's transpose).
+def space_to_depth(x, block: int):
+    shape, c = tf.shape(x), x.shape[-1]
+    h, w = shape[1] // block, shape[2] // block
+    cells = tf.reshape(x, [shape[0], h, block, w, block, c])
+    return tf.reshape(tf.transpose(cells, [0, 1, 3, 2, 4, 5]), [shape[0], h, w, block * block * c])
+
+
+def depth_to_space(x, block: int):
+    shape, c = tf.shape(x), x.shape[-1] // (block * block)
+    cells = tf.reshape(x, [shape[0], shape[1], shape[2], block, block, c])
+    return tf.reshape(tf.transpose(cells, [0, 1, 3, 2, 4, 5]),
+                      [shape[0], shape[1] * block, shape[2] * block, c])
+
+
 @keras.saving.register_keras_serializable(package="training")
 class BlockReflectionPad(layers.Layer):
     """ReflectionPad(pad) of the image a blocked input shows, on the blocked view."""
@@ -178,11 +195,11 @@ class SpaceToDepthConv(_BlockViewConv):
 
     def convolution_op(self, inputs, kernel):
         b = self.block
-        blocked = inputs if self.blocked_input else tf.nn.space_to_depth(inputs, b)
+        blocked = inputs if self.blocked_input else space_to_depth(inputs, b)
         kernel = ops.concatenate([_kernel_on_blocks(kernel, b, p, q)
                                   for p in range(b) for q in range(b)], axis=-1)
         outputs = ops.conv(blocked, kernel, padding="valid")
-        return outputs if self.blocked_output else tf.nn.depth_to_space(outputs, b)
+        return outputs if self.blocked_output else depth_to_space(outputs, b)
 
     def compute_output_shape(self, input_shape):
         b, k = self.block, self.kernel_size[0]
@@ -275,7 +292,7 @@ class UpsampleConv(_BlockViewConv):
                   for a in (0, 1) for b in (0, 1)]
         outputs = self._add_bias(ops.concatenate(phases, axis=-1), 4)
         if self.interleave:
-            outputs = tf.nn.depth_to_space(outputs, 2)
+            outputs = depth_to_space(outputs, 2)
         return self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
