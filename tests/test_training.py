@@ -243,6 +243,20 @@ def test_training_lowers_the_loss_and_writes_a_run(tmp_path, style_image, photo_
     assert np.mean(losses[-2:]) < losses[0]
 
 
+def test_mixed_precision_training_keeps_its_losses_finite(tmp_path, style_image, photo_dir):
+    """What GPUs run by default (float16 loss network): sums that overflow float16 are
+    taken in float32."""
+    import keras
+
+    out = tmp_path / "run"
+    try:
+        assert _train(style_image, photo_dir, out, 2, "--mixed-precision", "on") == 0
+    finally:
+        keras.mixed_precision.set_global_policy("float32")  # training sets it process-wide
+    losses = json.loads((out / "run.json").read_text())["final_losses"]
+    assert all(np.isfinite(value) for value in losses.values())
+
+
 def test_resume_continues_the_step_count(tmp_path, style_image, photo_dir, capsys):
     out = tmp_path / "run"
     assert _train(style_image, photo_dir, out, 5) == 0

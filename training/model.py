@@ -40,6 +40,13 @@ class LossConfig:
         return sorted({self.content_layer, *self.style_layers})
 
 
+def in_float32(features: dict) -> dict:
+    """Under mixed precision the loss network computes in float16, where a GPU's speed is;
+    the losses' sums (a Gram entry sums 65k products at 256 px, totals reach 1e5) overflow
+    float16's 65504, so they are taken in float32."""
+    return {name: ops.cast(value, "float32") for name, value in features.items()}
+
+
 class StyleTransferModel(keras.Model):
     """Wraps a transform net; `fit()` on batches of RGB [N,H,W,3] float photos in 0..255.
 
@@ -74,7 +81,7 @@ class StyleTransferModel(keras.Model):
 
     @staticmethod
     def _grams(loss_network, image, losses: LossConfig) -> dict:
-        features = loss_network(ops.convert_to_tensor(image[None], "float32"))
+        features = in_float32(loss_network(ops.convert_to_tensor(image[None], "float32")))
         return {layer: ops.stop_gradient(gram_matrix(features[layer]))
                 for layer in losses.style_layers}
 
@@ -91,9 +98,9 @@ class StyleTransferModel(keras.Model):
         cfg = self.loss_config
         if style is None:
             style = 0 if self.styles == 1 else tf.random.uniform([], 0, self.styles, "int32")
-        stylized = self(photos, style=style, training=training)
-        generated = self.loss_network(stylized)
-        target = ops.stop_gradient(self.content_network(photos))
+        stylized = ops.cast(self(photos, style=style, training=training), "float32")
+        generated = in_float32(self.loss_network(stylized))
+        target = ops.stop_gradient(ops.cast(self.content_network(photos), "float32"))
         content = content_loss(generated[cfg.content_layer], target)
         painting = ops.minimum(style, self.paintings - 1)
         grams = {layer: gram[painting][None] for layer, gram in self.style_grams.items()}
