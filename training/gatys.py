@@ -113,7 +113,7 @@ def optimise_lbfgs(problem: Problem, image: np.ndarray, iterations: int, on_step
 
     Written here rather than scipy's L-BFGS-B: its float64 copies and bound handling took
     50-140 ms an iteration at 512 px, 7-17 % of one; this takes 10 ms, and a 512 px refine
-    converges in about as many iterations (152 against 149)."""
+    converges in as many iterations (149 against 149)."""
     x = image.astype(np.float32).ravel()
     loss, terms, gradient = problem.evaluate(x)
     gradient = gradient.ravel()
