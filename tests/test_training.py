@@ -99,6 +99,15 @@ def test_reflection_pad_mirrors_the_border_like_numpy(pad):
     np.testing.assert_array_equal(ReflectionPad(pad)(pixels), expected)
 
 
+def test_space_to_depth_and_back_match_tensorflows_ops():
+    from training.fast_layers import depth_to_space, space_to_depth
+
+    pixels = _random(2, 6, 10, 3)
+    blocked = space_to_depth(pixels, 2)
+    np.testing.assert_array_equal(blocked, tf.nn.space_to_depth(pixels, 2))
+    np.testing.assert_array_equal(depth_to_space(blocked, 2), pixels)
+
+
 @pytest.mark.parametrize("before,after", [(1, 0), (1, 1), (0, 2)])
 def test_symmetric_mirror_pad_repeats_the_edge_like_numpy(before, after):
     from training.fast_layers import mirror_pad
