@@ -119,7 +119,8 @@ def build_arbitrary_transformer(dtype_policy: str = "float32") -> keras.Model:
     # The full-resolution stages stay on the 2x2 blocked view, as in build_fast_network.
     x = SpaceToDepthConv(c1, 9, blocked_output=True, name="contract_conv1", dtype=d)(
         mirror_pad(photo, 4, 4))
-    x = ops.relu(DownsampleConv(c2, name="contract_conv2", dtype=d)(ops.relu(x)))
+    x = ops.relu(x)
+    x = ops.relu(DownsampleConv(c2, name="contract_conv2", dtype=d)(x))
     x = ops.relu(_conv(x, c3, 3, 2, "contract_conv3", d))
     for i in range(1, RESIDUAL_BLOCKS + 1):
         h = _conv(x, c3, 3, 1, f"residual{i}_conv1", d)
@@ -128,9 +129,11 @@ def build_arbitrary_transformer(dtype_policy: str = "float32") -> keras.Model:
         x = x + StyleNorm(c3, name=f"residual{i}_norm2", dtype=d)([h, embedding])
     for i, channels in enumerate((c2, c1), 1):
         # Nearest 2x upsampling, reflect padding and the 3x3 convolution as one convolution
-        # at the low resolution: 4/9 of the multiplications, 13 % of the network's.
-        x = UpsampleConv(channels, interleave=i == 1, name=f"expand_conv{i}", dtype=d)(x)
-        norm = StyleNorm(channels, block=i, name=f"expand_norm{i}", dtype=d)
+        # at the low resolution (4/9 of the multiplications); the second one, to full
+        # resolution, stays on the blocked view.
+        blocked = i == 2
+        x = UpsampleConv(channels, interleave=not blocked, name=f"expand_conv{i}", dtype=d)(x)
+        norm = StyleNorm(channels, block=2 if blocked else 1, name=f"expand_norm{i}", dtype=d)
         x = ops.relu(norm([x, embedding]))
     x = SpaceToDepthConv(3, 9, blocked_input=True, name="expand_conv3", dtype=d)(
         BlockReflectionPad(4, dtype=d)(x))
