@@ -12,7 +12,7 @@ def test_the_yardstick_compares_each_network_with_the_optimisation(tmp_path, tra
     out = tmp_path / "yardstick.png"
     assert main(["--styles", str(styles), "--photos", str(photo_dir / "nested"),
                  "--style-images", str(style_image.parent), "--out", str(out), "--size", "32",
-                 "--iterations", "4", "--limit", "1"]) == 0
+                 "--iterations", "12", "--limit", "1"]) == 0
     printed = capsys.readouterr().out
     row = next(line for line in printed.splitlines() if line.startswith("alpha"))
     fast_style, optimised_style = map(float, row.split()[3:5])
