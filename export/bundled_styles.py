@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="arithmetic of the trained styles: auto = bfloat16 where the CPU has "
                         "AVX512_BF16 or AMX, else float32")
     args = p.parse_args(argv)
-    from export.magenta_weights import WeightsError
+    from training.magenta_weights import WeightsError
 
     try:
         names = export_missing(args.styles, args.repo, args.precision)

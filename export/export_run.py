@@ -77,7 +77,8 @@ def export(cfg: ExportConfig) -> str:
     # Painting files name the styles: starry_night.jpg is the style starry_night.
     names = [Path(n).stem for n in info["styles"]] if count > 1 else None
     served = build_transformer(info["preset"], dtype_policy=PRECISIONS[cfg.precision],
-                               styles=count if count > 1 else None)
+                               styles=count if count > 1 else None,
+                               identity=bool(info.get("identity")))
     served.set_weights(transformer.get_weights())
     model_dir = cfg.repo / cfg.name
     version = cfg.version or next_version(model_dir)

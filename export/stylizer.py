@@ -29,6 +29,7 @@ from serving.contract import (
     SIGNATURE_PIXELS,
     SIGNATURE_STYLE_NAMES,
 )
+from training.arbitrary_net import predictor_input
 
 _PIXELS = tf.TensorSpec([None, None, None, 3], tf.uint8, name=INPUT_PIXELS)
 _IMAGES = tf.TensorSpec([None], tf.string, name=INPUT_IMAGES)
@@ -182,12 +183,7 @@ class ArbitraryStylizer(tf.Module):
 
     def embedding(self, pixels):
         """float 0..255 [N, H, W, 3] -> [N, 100]: the centre square at the predictor's size."""
-        height, width = tf.shape(pixels)[1], tf.shape(pixels)[2]
-        side = tf.minimum(height, width)
-        square = tf.image.crop_to_bounding_box(pixels, (height - side) // 2, (width - side) // 2,
-                                               side, side)
-        small = tf.image.resize(square, [self.side, self.side], antialias=True) / 255.0
-        return self.predictor(small, training=False)
+        return self.predictor(predictor_input(pixels, self.side), training=False)
 
     def _embed(self, paintings):
         def one(encoded):

@@ -86,6 +86,20 @@ def multi_style_run(tmp_path_factory, photo_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def painting_run(multi_style_run, photo_dir) -> Path:
+    """The paintings of multi_style_run on the "magenta" preset (the published arbitrary-
+    style network, a row of embedding per painting), with the identity condition, 2 steps."""
+    from training.train import main
+
+    out = multi_style_run.parent / "painting_run"
+    argv = ["--style", str(multi_style_run.parent / "paintings"), "--identity",
+            "--content-dir", str(photo_dir), "--out", str(out), "--steps", "2",
+            *TINY_TRAIN_ARGS, "--preset", "magenta"]
+    assert main(argv) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
 def model_repo(tmp_path_factory, trained_run, multi_style_run) -> Path:
     """A model repository holding version 1 of the models 'tiny', 'tiny_b', the
     multi-style 'tiny_multi' and the arbitrary-style 'arbitrary'."""

@@ -14,7 +14,7 @@ from tests.test_gateway import encoded, error_of, upload
 
 @pytest.fixture(scope="module")
 def networks():
-    from export.magenta_weights import load_predictor, load_transformer
+    from training.magenta_weights import load_predictor, load_transformer
     from training.arbitrary_net import build_arbitrary_transformer, build_style_predictor
 
     predictor, transformer = build_style_predictor(), build_arbitrary_transformer()
@@ -29,7 +29,7 @@ def _float_graph(name: str) -> bytes:
     import onnx
     from onnx import helper
 
-    from export.magenta_weights import onnx_file
+    from training.magenta_weights import onnx_file
 
     model = onnx.load(str(onnx_file(name)))
     weights = {i.name for i in model.graph.initializer}
@@ -51,7 +51,7 @@ def _session(graph):
 
 
 def test_the_rebuilt_networks_match_the_published_ones_at_384_px(networks):
-    from export.magenta_weights import onnx_file
+    from training.magenta_weights import onnx_file
 
     predictor, transformer = networks
     rng = np.random.default_rng(0)
@@ -77,7 +77,7 @@ def test_the_rebuilt_networks_match_the_published_ones_at_384_px(networks):
 
 
 def test_a_changed_weights_file_is_refused(tmp_path, monkeypatch):
-    from export import magenta_weights
+    from training import magenta_weights
 
     monkeypatch.setitem(magenta_weights.SHA256, "arbitrary_predict.onnx", "0" * 64)
     with pytest.raises(magenta_weights.WeightsError, match="SHA-256"):

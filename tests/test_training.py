@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from serving.samples import sample_jpeg
 from tests.conftest import TINY_TRAIN_ARGS, write_image
 from training.fast_layers import (
     BlockReflectionPad,
@@ -367,7 +368,6 @@ def check_served_with_controls(repo, config):
     controls, and the style_names signature."""
     from serving.client import ModelServerClient
     from serving.predict_request import controls, stylize_request, stylized_images
-    from serving.samples import sample_jpeg
     from tests.conftest import model_server_in_process
 
     config.write_text(f'model_config_list {{ config {{ name: "multi" base_path: "{repo}/multi" '
@@ -392,20 +392,21 @@ def check_multi_style_signatures(version_dir, names):
     photo = np.random.default_rng(0).integers(90, 170, (1, 24, 20, 3)).astype(np.uint8)
 
     def run(weights, strength=1.0, keep=False):
+        weights = weights + [0] * (len(names) - len(weights))
         return stylize(pixels=tf.constant(photo), style_weights=tf.constant([weights], tf.float32),
                        strength=tf.constant([strength]),
                        preserve_colors=tf.constant([keep]))["pixels"].numpy().astype(np.float32)
 
     # Weights are normalized: 2:2:0 is the same mix as 0.5:0.5:0.
-    np.testing.assert_allclose(run([2, 2, 0]), run([0.5, 0.5, 0]), atol=1)
+    np.testing.assert_allclose(run([2, 2]), run([0.5, 0.5]), atol=1)
     # Colour preservation keeps the photo's chrominance, the painting's luminance.
-    kept, painted = run([1, 0, 0], keep=True), run([1, 0, 0])
+    kept, painted = run([1], keep=True), run([1])
     yuv = lambda x: tf.image.rgb_to_yuv(x / 255.0).numpy()  # noqa: E731
     luminance = [yuv(x)[..., 0] for x in (kept, painted, photo.astype(np.float32))]
     assert np.abs(yuv(kept)[..., 1:] - yuv(photo.astype(np.float32))[..., 1:]).max() < 0.02
     # (Rounding and clipping back into RGB move a little of the luminance.)
     assert np.abs(luminance[0] - luminance[1]).mean() < 0.01 < np.abs(luminance[2] - luminance[1]).mean()
-    for bad in ({"weights": [0, 0, 0]}, {"weights": [-1, 1, 0]}, {"weights": [1, 0, 0], "strength": 1.5}):
+    for bad in ({"weights": [0]}, {"weights": [-1, 1]}, {"weights": [1], "strength": 1.5}):
         with pytest.raises(tf.errors.InvalidArgumentError):
             run(bad["weights"], bad.get("strength", 1.0))
 
@@ -431,3 +432,58 @@ def test_the_identity_condition_is_trained_to_give_back_the_photo():
             assert rest == pytest.approx(losses.style_weight * terms["style"], rel=1e-3)
             seen.add("painting")
     assert seen == {"identity", "painting"}
+
+
+def test_the_magenta_preset_trains_each_paintings_embedding_and_nothing_else(painting_run):
+    from training.data import load_rgb
+    from training.magenta_weights import start_painting_network
+    from training.run_dir import load_transformer
+
+    net, info = load_transformer(painting_run)
+    assert info["preset"] == "magenta" and info["step"] == 2
+    started = build_transformer("magenta", styles=3, identity=True)
+    paintings = [load_rgb(painting_run.parent / "paintings" / name, long_side=64)
+                 for name in info["styles"]]
+    start_painting_network(started, [p.astype(np.float32) for p in paintings])
+    table, start = (m.get_layer("painting_embeddings").table.get_weights()[0]
+                    for m in (net, started))
+    # Each row began at the predictor's embedding of its painting (the identity's at 0)
+    # and two Adam steps of 1e-3 moved it, by about 2e-3 an entry.
+    assert not np.allclose(table, start) and np.abs(table - start).max() < 0.01
+    for part in ("arbitrary_transformer", "painting_embeddings"):
+        trained = [w for w in net.get_layer(part).weights if "table" not in w.path]
+        published = [w for w in started.get_layer(part).weights if "table" not in w.path]
+        for a, b in zip(trained, published, strict=True):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())  # the published ones, frozen
+
+
+def test_the_magenta_identity_is_the_photos_own_embedding_and_any_size_paints(painting_run):
+    from training.run_dir import load_transformer
+
+    net, _ = load_transformer(painting_run)
+    y, x = np.mgrid[0:61, 0:93]  # a smooth picture: no painting is close to it
+    photo = np.stack([x * 2.5, y * 3.5 + 20, 200 - x - y], -1).astype(np.float32)[None]
+
+    def paint(weights):
+        return np.asarray(net({"image": photo, "style_weights": np.array([weights], np.float32)}))
+
+    own, painting = paint([0, 0, 1]), paint([1, 0, 0])
+    assert own.shape == photo.shape  # 93 x 61: padded to multiples of 4 and cropped back
+    assert np.abs(own - photo).mean() < 0.75 * np.abs(painting - photo).mean()
+    # A mix of conditions is a mix of embeddings, not of pictures.
+    halfway = paint([0.5, 0, 0.5])
+    assert np.abs(halfway - 0.5 * (own + painting)).mean() > 1
+
+
+def test_the_magenta_preset_needs_several_conditions(tmp_path, style_image, photo_dir, capsys):
+    assert _train(style_image, photo_dir, tmp_path / "run", 1, "--preset", "magenta") == 2
+    assert "two or more paintings, or one with --identity" in capsys.readouterr().err
+
+
+def test_a_magenta_run_exports_with_its_controls_in_bfloat16(painting_run, tmp_path, capsys):
+    from export.export_run import main as export_main
+
+    assert export_main([str(painting_run), "--repo", str(tmp_path), "--name", "m",
+                        "--precision", "bfloat16"]) == 0
+    assert "preset magenta" in capsys.readouterr().out
+    check_multi_style_signatures(tmp_path / "m" / "1", ["dawn", "dusk"])

@@ -3,7 +3,7 @@ structure of a real-time, arbitrary neural artistic stylization network"), in th
 form of Magenta's TF Hub release: a style predictor that turns any painting into a
 100-number embedding, and a transformer that paints a photo with an embedding.
 
-We do not train them (that takes ~80k paintings and GPU-days): export/magenta_weights.py
+We do not train them (that takes ~80k paintings and GPU-days): training/magenta_weights.py
 loads the published weights into them. Both take and give pixels in 0..1.
 
 - `build_style_predictor()`: Keras' MobileNetV2 body (the published predictor is
@@ -13,6 +13,10 @@ loads the published weights into them. Both take and give pixels in 0..1.
   normalization), five residual blocks and three convolutions up (nearest upsampling),
   every one of those normalized by `StyleNorm`: instance norm whose scale and shift come
   from the embedding. Fully convolutional: any photo whose sides are multiples of 4.
+- `build_painting_network()`: the preset "magenta", a multi-style network (Dumoulin et
+  al. 2017) made of that transformer: its shared convolutions stay as published, each
+  painting's scales and shifts are a row of embedding that training refines (started at
+  the predictor's embedding of the painting; training/magenta_weights.py).
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from training.fast_layers import (
     mirror_pad,
 )
 
+PAINTING_PRESET = "magenta"
 EMBEDDING = 100
 TRANSFORMER_CHANNELS = (8, 16, 32)
 RESIDUAL_BLOCKS = 5
@@ -148,3 +153,80 @@ def build_style_predictor() -> keras.Model:
     pooled = layers.GlobalAveragePooling2D(name="bottleneck_mean")(body.output)
     embedding = layers.Dense(EMBEDDING, name="bottleneck")(pooled)
     return keras.Model(painting, embedding, name="style_predictor")
+
+
+def predictor_input(pixels, side: int = PREDICTOR_SIZE):
+    """float 0..255 [N, H, W, 3] -> the predictor's input: the centre square, side x side,
+    in 0..1 (how the published predictor was fed)."""
+    height, width = ops.shape(pixels)[1], ops.shape(pixels)[2]
+    square = ops.minimum(height, width)
+    top, left = (height - square) // 2, (width - square) // 2
+    centre = pixels[:, top:top + square, left:left + square]
+    return tf.image.resize(centre, [side, side], antialias=True) / 255.0
+
+
+class PaintingEmbeddings(layers.Layer):
+    """Style weights [N, conditions] -> embeddings [N, 100]: the weighted sum of the table's
+    rows, one per condition, so a mix of paintings mixes their scales and shifts (every
+    StyleNorm is affine in the embedding). With `identity` the last condition is the
+    photo's own embedding (the predictor run on it; Ghiasi et al.'s strength) plus its
+    row, which training refines to give back the photo; the predictor runs only when a
+    request asks for that condition."""
+
+    def __init__(self, conditions: int, identity: bool, **kwargs):
+        super().__init__(**kwargs)
+        self.conditions, self.identity = conditions, identity
+        self.table = layers.Dense(EMBEDDING, use_bias=False, name="table", dtype="float32")
+        self.predictor = None
+        if identity:
+            policy = keras.config.dtype_policy()
+            keras.config.set_dtype_policy("float32")  # once per photo: not worth rounding
+            try:
+                self.predictor = build_style_predictor()
+            finally:
+                keras.config.set_dtype_policy(policy)
+            self.predictor.trainable = False
+
+    def build(self, input_shape):
+        self.table.build((None, self.conditions))
+        if self.predictor is not None:
+            self.predictor.build((None, PREDICTOR_SIZE, PREDICTOR_SIZE, 3))
+
+    def call(self, inputs):
+        image, weights = inputs
+        embedding = self.table(ops.cast(weights, "float32"))
+        if self.predictor is None:
+            return embedding
+        own = ops.cast(weights[:, -1:], "float32")
+        return embedding + ops.cond(
+            ops.any(own > 0),
+            lambda: own * self.predictor(predictor_input(ops.cast(image, "float32")),
+                                         training=False),
+            lambda: ops.zeros_like(embedding))
+
+    def get_config(self):
+        return {**super().get_config(), "conditions": self.conditions, "identity": self.identity}
+
+
+def build_painting_network(conditions: int, identity: bool,
+                           dtype_policy: str = "float32") -> keras.Model:
+    """{"image": [N, H, W, 3] 0..255, "style_weights": [N, conditions]} -> pixels 0..255, as
+    build_transformer(styles=...) takes and gives; any size (reflect-padded to a multiple
+    of 4 and cropped back). Only the table trains: the shared convolutions learned from
+    ~80k paintings are what makes this network paint (Dumoulin et al. 2017 train a new
+    style the same way, its scales and shifts alone)."""
+    from training.transformer_net import CropLike, PadToMultiple  # it imports this module
+
+    image = keras.Input((None, None, 3), name="image")
+    weights = keras.Input((conditions,), name="style_weights")
+    embedding = PaintingEmbeddings(conditions, identity, name="painting_embeddings")(
+        [image, weights])
+    transformer = build_arbitrary_transformer(dtype_policy)
+    transformer.trainable = False
+    padded = PadToMultiple(4, name="pad_to_4")(image)
+    unit = layers.Rescaling(1 / 255.0, name="to_unit")(padded)
+    painted = layers.Rescaling(255.0, dtype="float32", name="to_pixels")(
+        transformer({"image": unit, "embedding": embedding}))
+    return keras.Model({"image": image, "style_weights": weights},
+                       CropLike(name="crop", dtype="float32")(painted, image),
+                       name=f"transformer_{PAINTING_PRESET}")

@@ -8,8 +8,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from training.arbitrary_net import PAINTING_PRESET
 from training.callbacks import Checkpointer, ProgressBar, StopAt, Summaries
 from training.data import content_dataset
+from training.magenta_weights import start_painting_network
 from training.model import StyleTransferModel
 from training.run_dir import WEIGHTS_FILE, write_run_info
 from training.transformer_net import build_transformer
@@ -34,7 +36,10 @@ def _device_setup(cfg) -> tuple[contextlib.AbstractContextManager, bool, bool]:
 def _build(cfg, styles: list[np.ndarray], mixed: bool,
            xla: bool) -> tuple[StyleTransferModel, keras.Model]:
     count = len(styles) + int(cfg.identity)
-    transformer = build_transformer(cfg.preset, styles=count if count > 1 else None)
+    transformer = build_transformer(cfg.preset, styles=count if count > 1 else None,
+                                    identity=cfg.identity)
+    if cfg.preset == PAINTING_PRESET:  # a resumed run's checkpoint then replaces the table
+        start_painting_network(transformer, styles)
     loss_network = build_loss_network(cfg.losses.vgg_layers, cfg.vgg_weights, cfg.vgg_sha256)
     model = StyleTransferModel(transformer, loss_network, [s.astype(np.float32) for s in styles],
                                cfg.losses, identity=cfg.identity)

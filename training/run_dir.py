@@ -58,6 +58,7 @@ def load_transformer(run_dir: Path) -> tuple[keras.Model, dict]:
     if not weights.is_file():
         raise RunDirError(f"{run_dir} has no trained weights yet ({WEIGHTS_FILE} is missing)")
     count = conditions(info)
-    model = build_transformer(info["preset"], styles=count if count > 1 else None)
+    model = build_transformer(info["preset"], styles=count if count > 1 else None,
+                              identity=bool(info.get("identity")))
     model.load_weights(weights)
     return model, info

@@ -18,7 +18,7 @@ from pathlib import Path
 from training.data import IMAGE_SUFFIXES, DataError, find_content_images, load_rgb
 from training.model import LossConfig
 from training.run_dir import RunDirError, read_run_info
-from training.transformer_net import PRESETS
+from training.transformer_net import preset_names
 from training.vgg_weights import WeightsError
 
 
@@ -81,8 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--content-dir", type=Path, required=True,
                    help="folder of training photos, searched recursively (JPEG/PNG/...)")
     p.add_argument("--out", type=Path, required=True, help="run directory (created or resumed)")
-    p.add_argument("--preset", choices=sorted(PRESETS), default=d.preset,
-                   help="transform-net size: johnson = the paper's, fast = for CPU serving")
+    p.add_argument("--preset", choices=preset_names(), default=d.preset,
+                   help="the transform net: johnson = the paper's, fast = half its width, for "
+                   "CPU serving; magenta = several paintings on Magenta's published arbitrary-"
+                   "style network, each painting's embedding trained (minutes, not days)")
     p.add_argument("--steps", type=_positive(int), default=d.steps, help="total training steps")
     p.add_argument("--minutes", type=_positive(float), default=None,
                    help="stop after this many minutes even if --steps is not reached")

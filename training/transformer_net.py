@@ -27,6 +27,7 @@ import keras
 from keras import layers, ops
 
 from training import fast_layers as fast
+from training.arbitrary_net import PAINTING_PRESET, build_painting_network
 from training.norms import InstanceNorm
 
 
@@ -47,6 +48,11 @@ PRESETS: dict[str, Preset] = {
     # For tests only: trains in seconds, looks like nothing.
     "tiny": Preset(channels=(4, 8, 8), residual_blocks=1),
 }
+
+
+def preset_names() -> list[str]:
+    """Every network `build_transformer` builds: the presets above and "magenta"."""
+    return sorted([*PRESETS, PAINTING_PRESET])
 
 
 @keras.saving.register_keras_serializable(package="training")
@@ -190,7 +196,8 @@ def _relu(x, name: str):
 
 
 def build_transformer(preset: str = "fast", textbook: bool = False,
-                      dtype_policy: str | None = None, styles: int | None = None) -> keras.Model:
+                      dtype_policy: str | None = None, styles: int | None = None,
+                      identity: bool = False) -> keras.Model:
     """Returns the transform net for a named preset: [N,H,W,3] float 0..255 -> same.
 
     With `styles` (the multi-style network of Dumoulin et al. 2017) it takes
@@ -199,9 +206,15 @@ def build_transformer(preset: str = "fast", textbook: bool = False,
     otherwise the CPU-fast forms of training/fast_layers.py (build_fast_network): the same
     network, the same weights in the same order. `dtype_policy` ("mixed_float16",
     "mixed_bfloat16", ...) overrides Keras' global policy for this model only; the output
-    stays float32 either way."""
+    stays float32 either way. `identity`: the last of the styles gives back the photo
+    (the preset "magenta" builds that condition on the photo's own embedding)."""
+    if preset == PAINTING_PRESET:
+        if not styles:
+            raise ValueError(f"preset {preset!r} is a multi-style network: name two or more "
+                             "paintings, or one with --identity")
+        return build_painting_network(styles, identity, dtype_policy or "float32")
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+        raise ValueError(f"unknown preset {preset!r}; choose one of {preset_names()}")
     build = build_paper_network if textbook else build_fast_network
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(dtype_policy or previous)

@@ -150,3 +150,23 @@ def _batch_norm_after(model, layer: str):
         except ValueError:
             continue
     raise WeightsError(f"no batch norm after {layer}")
+
+
+def start_painting_network(model, paintings: list[np.ndarray]) -> None:
+    """Readies build_painting_network()'s network for training: the published transformer
+    (and predictor, when it has the identity condition) and a table whose painting rows
+    are the predictor's embeddings of the paintings (float 0..255 [H, W, 3]), the
+    identity row 0: the photo's own embedding. Training starts from Ghiasi et al.'s
+    picture of each painting and refines it."""
+    import tensorflow as tf
+
+    from training.arbitrary_net import build_style_predictor, predictor_input
+
+    embeddings = model.get_layer("painting_embeddings")
+    predictor = embeddings.predictor or build_style_predictor()
+    load_predictor(predictor)
+    load_transformer(model.get_layer("arbitrary_transformer"))
+    rows = [predictor(predictor_input(tf.constant(p[None], tf.float32)), training=False)[0]
+            for p in paintings]
+    rows += [np.zeros(rows[0].shape, np.float32)] * (embeddings.conditions - len(rows))
+    embeddings.table.set_weights([np.stack(rows)])
