@@ -22,9 +22,9 @@ SIDES = (512, 1024)
 def _model(tmp: str, precision: str):
     """The model as `make models` exports it on this machine (its precision)."""
     from export.export_run import PRECISIONS
-    from training.magenta_weights import load_predictor, load_transformer
     from export.stylizer import ArbitraryStylizer
     from training.arbitrary_net import build_arbitrary_transformer, build_style_predictor
+    from training.magenta_weights import load_predictor, load_transformer
 
     predictor, transformer = build_style_predictor(), build_arbitrary_transformer()
     load_predictor(predictor)

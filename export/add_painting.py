@@ -28,9 +28,9 @@ THUMBNAIL_SIDE = 240
 def embed(painting: Image.Image) -> list[float]:
     import tensorflow as tf
 
-    from training.magenta_weights import load_predictor
     from export.stylizer import ArbitraryStylizer
     from training.arbitrary_net import build_arbitrary_transformer, build_style_predictor
+    from training.magenta_weights import load_predictor
 
     predictor = build_style_predictor()
     load_predictor(predictor)

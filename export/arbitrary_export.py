@@ -30,12 +30,12 @@ def export_arbitrary(repo: Path, name: str, version: int | None = None,
 
     from export.export_run import PRECISIONS, source_commit
     from export.gate import check_arbitrary
-    from training.magenta_weights import load_predictor, load_transformer
     from export.stylizer import ArbitraryStylizer
     from export.warmup import write_warmup
     from serving.contract import METADATA_FILE
     from serving.repository import RepositoryError, next_version, place_version, staging_dir
     from training.arbitrary_net import build_arbitrary_transformer, build_style_predictor
+    from training.magenta_weights import load_predictor, load_transformer
 
     predictor, transformer = build_style_predictor(), build_arbitrary_transformer()
     load_predictor(predictor)
@@ -76,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     tf_env.apply()
     from export.gate import GateError
-    from training.magenta_weights import WeightsError
     from serving.repository import RepositoryError
+    from training.magenta_weights import WeightsError
 
     try:
         export_arbitrary(args.repo, args.name, args.version, args.precision)

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from training.magenta_weights import WeightsError
 from training.contact_sheet import _grid
 from training.data import IMAGE_SUFFIXES, DataError, load_rgb
+from training.magenta_weights import WeightsError
 from training.run_dir import RunDirError
 
 # Reference files name some paintings differently from our painting files.
@@ -62,9 +62,9 @@ def painter(model_dir: Path) -> tuple[list[str], Painter]:
 def arbitrary_painter(painting_files: dict[str, Path]) -> tuple[list[str], Painter]:
     """The arbitrary-style model (published weights) painting with each painting file's
     embedding; a mix is the weighted mean of the embeddings, as the gateway does."""
-    from training.magenta_weights import load_predictor, load_transformer
     from export.stylizer import ArbitraryStylizer
     from training.arbitrary_net import build_arbitrary_transformer, build_style_predictor
+    from training.magenta_weights import load_predictor, load_transformer
 
     predictor, transformer = build_style_predictor(), build_arbitrary_transformer()
     load_predictor(predictor)

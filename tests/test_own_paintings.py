@@ -14,8 +14,8 @@ from tests.test_gateway import encoded, error_of, upload
 
 @pytest.fixture(scope="module")
 def networks():
-    from training.magenta_weights import load_predictor, load_transformer
     from training.arbitrary_net import build_arbitrary_transformer, build_style_predictor
+    from training.magenta_weights import load_predictor, load_transformer
 
     predictor, transformer = build_style_predictor(), build_arbitrary_transformer()
     load_predictor(predictor)
