@@ -23,6 +23,7 @@ from serving.samples import sample_jpeg, sample_pixels
 from training.transformer_net import build_transformer
 
 SIDE, PREVIEW_SIDE, PAINTINGS = 512, 192, 9
+MULTI_PRESET = "magenta"  # the bundled `masters`' network (styles/masters/run.json)
 ROOT = Path(__file__).resolve().parent.parent
 PEER_PYTHON = ROOT / ".venv-peer" / "bin" / "python"
 
@@ -62,7 +63,8 @@ def _calls(tmp: str) -> dict:
     names = [f"painting_{i}" for i in range(PAINTINGS)]
     single = _saved(Stylizer(build_transformer("fast")), f"{tmp}/single")[SIGNATURE_PIXELS]
     multi, multi_bf16 = (_saved(MultiStyleStylizer(
-        build_transformer("fast", styles=PAINTINGS + 1, dtype_policy=policy), names,
+        build_transformer(MULTI_PRESET, styles=PAINTINGS + 1, dtype_policy=policy,
+                          identity=True), names,
         identity=True), f"{tmp}/multi_{policy}") for policy in ("float32", "mixed_bfloat16"))
     pixels = tf.constant(sample_pixels(SIDE, SIDE)[None])
     mix = _controls([[0.5, 0.5] + [0.0] * (PAINTINGS - 2)], 0.7, True)

@@ -127,11 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     tf_env.apply()
     from export.gate import GateError
     from serving.repository import RepositoryError
+    from training.magenta_weights import WeightsError
     from training.run_dir import RunDirError
 
     try:
         export(ExportConfig(args.run_dir, args.repo, args.name, args.version, args.precision))
-    except (RunDirError, RepositoryError, GateError, OSError) as e:
+    except (RunDirError, RepositoryError, GateError, WeightsError, OSError) as e:
         print(f"export: error: {e}", file=sys.stderr)
         return 1
     return 0

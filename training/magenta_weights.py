@@ -152,6 +152,18 @@ def _batch_norm_after(model, layer: str):
     raise WeightsError(f"no batch norm after {layer}")
 
 
+def _load_published(model):
+    """Loads the published weights into build_painting_network()'s network; returns its
+    PaintingEmbeddings layer and a predictor with the published weights."""
+    from training.arbitrary_net import build_style_predictor
+
+    embeddings = model.get_layer("painting_embeddings")
+    predictor = embeddings.predictor or build_style_predictor()
+    load_predictor(predictor)
+    load_transformer(model.get_layer("arbitrary_transformer"))
+    return embeddings, predictor
+
+
 def start_painting_network(model, paintings: list[np.ndarray]) -> None:
     """Readies build_painting_network()'s network for training: the published transformer
     (and predictor, when it has the identity condition) and a table whose painting rows
@@ -160,13 +172,34 @@ def start_painting_network(model, paintings: list[np.ndarray]) -> None:
     picture of each painting and refines it."""
     import tensorflow as tf
 
-    from training.arbitrary_net import build_style_predictor, predictor_input
+    from training.arbitrary_net import predictor_input
 
-    embeddings = model.get_layer("painting_embeddings")
-    predictor = embeddings.predictor or build_style_predictor()
-    load_predictor(predictor)
-    load_transformer(model.get_layer("arbitrary_transformer"))
+    embeddings, predictor = _load_published(model)
     rows = [predictor(predictor_input(tf.constant(p[None], tf.float32)), training=False)[0]
             for p in paintings]
     rows += [np.zeros(rows[0].shape, np.float32)] * (embeddings.conditions - len(rows))
     embeddings.table.set_weights([np.stack(rows)])
+
+
+# A painting network's weights file holds its table alone: the rest is the published
+# weights, a dependency pinned above, not something this repository ships.
+TABLE_KEY = "painting_embeddings/table"
+
+
+def save_table(model, path: Path) -> None:
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f[TABLE_KEY] = model.get_layer("painting_embeddings").table.get_weights()[0]
+
+
+def load_painting_network(model, path: Path) -> None:
+    """The published weights, then the table save_table wrote to `path`."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        if TABLE_KEY not in f:
+            raise WeightsError(f"{path} holds no {TABLE_KEY}: not a painting network's table")
+        table = f[TABLE_KEY][()]
+    embeddings, _ = _load_published(model)
+    embeddings.table.set_weights([table])

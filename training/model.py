@@ -55,10 +55,11 @@ class StyleTransferModel(keras.Model):
     scales and shifts the one-hot style weights select (Dumoulin et al. 2017). With
     `identity` one more condition, after the paintings, learns to give back the photo: a
     style strength below 1 can then interpolate a painting's scales and shifts towards it
-    instead of cross-fading pixels."""
+    instead of cross-fading pixels; with `identity_only` it alone trains."""
 
     def __init__(self, transformer: keras.Model, loss_network: keras.Model,
-                 style_images: list, losses: LossConfig, identity: bool = False, **kwargs):
+                 style_images: list, losses: LossConfig, identity: bool = False,
+                 identity_only: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.transformer = transformer
         self.loss_network = loss_network
@@ -69,6 +70,7 @@ class StyleTransferModel(keras.Model):
             loss_network.input, loss_network.output[losses.content_layer], name="vgg19_content")
         self.paintings = len(style_images)
         self.styles = self.paintings + int(identity)  # the transform net's conditions
+        self.identity_only = identity_only
         grams = [self._grams(loss_network, image, losses) for image in style_images]
         # [styles, C, C] per layer: paintings of different sizes give Grams of one size.
         self.style_grams = {layer: ops.concatenate([g[layer] for g in grams], axis=0)
@@ -123,6 +125,8 @@ class StyleTransferModel(keras.Model):
         # The conditions take turns rather than being drawn at random: each is trained as
         # often, and a short run trains every one (4 random draws of 3 once left one out).
         style = tf.cast(self.optimizer.iterations % self.styles, "int32")
+        if self.identity_only:
+            style = tf.constant(self.paintings, "int32")
         with tf.GradientTape() as tape:
             losses = self.compute_losses(photos, training=True, style=style)
             scaled = self.optimizer.scale_loss(losses["loss"])

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import keras
 
+from training.arbitrary_net import PAINTING_PRESET
+from training.magenta_weights import load_painting_network, save_table
 from training.transformer_net import build_transformer
 
 RUN_FILE = "run.json"
@@ -60,5 +62,16 @@ def load_transformer(run_dir: Path) -> tuple[keras.Model, dict]:
     count = conditions(info)
     model = build_transformer(info["preset"], styles=count if count > 1 else None,
                               identity=bool(info.get("identity")))
-    model.load_weights(weights)
+    if info["preset"] == PAINTING_PRESET:
+        load_painting_network(model, weights)
+    else:
+        model.load_weights(weights)
     return model, info
+
+
+def save_transformer(model, preset: str, run_dir: Path) -> None:
+    """The counterpart of load_transformer: the weights a run ships."""
+    if preset == PAINTING_PRESET:
+        save_table(model, Path(run_dir) / WEIGHTS_FILE)
+    else:
+        model.save_weights(Path(run_dir) / WEIGHTS_FILE)

