@@ -15,12 +15,19 @@ from gateway.errors import (
     ModelServerTimeout,
     ModelServerUnavailable,
 )
-from gateway.images import UploadLimits, prepare_image
+from gateway.images import UploadLimits, prepare_image, resized_jpeg, stroke_scaled
 from gateway.metrics import IMAGE_PIXELS, UPLOAD_BYTES
 from gateway.model_client import get_client
 from gateway.openapi import openapi_document
 from gateway.own_paintings import EmbeddingCache, embed_uploads
-from gateway.paint_request import arbitrary_model, parse_flag, parse_strength, resolve, resolve_own
+from gateway.paint_request import (
+    arbitrary_model,
+    parse_flag,
+    parse_strength,
+    parse_stroke_size,
+    resolve,
+    resolve_own,
+)
 from serving.contract import LABEL_CANARY
 from serving.predict_request import controls
 
@@ -121,7 +128,8 @@ def _gallery_entry(style, model: str, multi: bool, versions: list[int]) -> dict:
 @bp.post("/stylize")
 def stylize():
     cfg = current_app.config
-    return _painted(_int_param("max_side", cfg["DEFAULT_MAX_SIDE"], 16, cfg["HARD_MAX_SIDE"]))
+    return _painted(_int_param("max_side", cfg["DEFAULT_MAX_SIDE"], 16, cfg["HARD_MAX_SIDE"]),
+                    cfg["HARD_MAX_SIDE"])
 
 
 @bp.post("/frames")
@@ -138,15 +146,19 @@ def frames():
     if not slots.acquire(blocking=False):
         raise LiveFull("live mode is at capacity on this server; try again in a second")
     try:
-        return _painted(max_side, cfg["LIVE_PREDICT_TIMEOUT"])
+        return _painted(max_side, cfg["LIVE_MAX_SIDE"], cfg["LIVE_PREDICT_TIMEOUT"])
     finally:
         slots.release()
 
 
-def _painted(max_side: int, timeout: float | None = None) -> Response:
-    """The uploaded `image` painted as the form asks, as a JPEG response."""
+def _painted(max_side: int, paint_max_side: int, timeout: float | None = None) -> Response:
+    """The uploaded `image` painted as the form asks, as a JPEG response. Stroke size is
+    done here, not in the SavedModel: it is the size the model paints at, which any
+    client can choose, and a new signature input would be one every client of every
+    exported version must send (TF Serving requires them all)."""
     cfg = current_app.config
     version, label = _version_and_label()
+    stroke_size = parse_stroke_size(request.form.get("stroke_size", ""))
     own = request.files.getlist("style_image")
     if own or request.form.get("style_embedding", "").strip():
         if request.form.get("style", "").strip() or (own and request.form.get("style_embedding")):
@@ -158,10 +170,13 @@ def _painted(max_side: int, timeout: float | None = None) -> Response:
         paint = resolve(request.form, cfg["CATALOGUE"], get_client(), version, label)
         g.style = paint.style if len(paint.mix) == 1 else "mix"
     image = _upload(max_side)
+    sent = stroke_scaled(image, stroke_size, paint_max_side)
     jpegs, served_version = get_client().stylize(
-        paint.model, [image.jpeg], paint.version, None if paint.version else label,
+        paint.model, [sent], paint.version, None if paint.version else label,
         paint.style_controls(), timeout)
-    response = Response(jpegs[0], mimetype="image/jpeg")
+    painted = jpegs[0] if sent is image.jpeg else resized_jpeg(jpegs[0], (image.width,
+                                                                          image.height))
+    response = Response(painted, mimetype="image/jpeg")
     response.headers["X-Style"] = paint.style
     response.headers["X-Model"] = paint.model
     response.headers["X-Model-Version"] = str(served_version)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from PIL import ExifTags, Image, ImageOps
 
 from gateway.errors import BadParameter, ImageTooLarge, NoImage, UnsupportedImageType
+from serving.contract import JPEG_QUALITY
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "MPO"}
 
@@ -99,3 +100,25 @@ def prepare_image(data: bytes, content_type: str | None, max_side: int,
     buffer = io.BytesIO()
     rgb.save(buffer, format="JPEG", quality=95)
     return PreparedImage(buffer.getvalue(), rgb.width, rgb.height, *original)
+
+
+def stroke_scaled(image: PreparedImage, stroke_size: float, max_side: int) -> bytes:
+    """The JPEG the model paints for `stroke_size` (paint_request.parse_stroke_size): the
+    image scaled by 1 / stroke_size, its long side at most `max_side`."""
+    scale = min(1.0 / stroke_size, max_side / max(image.width, image.height))
+    size = (max(16, round(image.width * scale)), max(16, round(image.height * scale)))
+    if size == (image.width, image.height):
+        return image.jpeg
+    return resized_jpeg(image.jpeg, size)
+
+
+def resized_jpeg(jpeg: bytes, size: tuple[int, int]) -> bytes:
+    with Image.open(io.BytesIO(jpeg)) as img:
+        # Lanczos down, bicubic up: Lanczos rings on a painting's hard strokes when it
+        # enlarges them.
+        smaller = size[0] * size[1] < img.width * img.height
+        resample = Image.Resampling.LANCZOS if smaller else Image.Resampling.BICUBIC
+        out = img.convert("RGB").resize(size, resample)
+    buffer = io.BytesIO()
+    out.save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    return buffer.getvalue()

@@ -1,6 +1,8 @@
 """The OpenAPI 3.1 description of the JSON API (served at /api/v1/openapi.json)."""
 from __future__ import annotations
 
+from gateway.paint_request import STROKE_SIZES
+
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {
     "$ref": "#/components/schemas/Error"}}}}
 
@@ -48,6 +50,11 @@ def _painting_route(summary: str, default_max_side: int, max_side: int,
                           "every painting named, else the single-style model, else "
                           "the arbitrary-style model)"},
                 **_CONTROLS,
+                "stroke_size": {
+                    "type": "number", "minimum": STROKE_SIZES[0], "maximum": STROKE_SIZES[1],
+                    "default": 1, "description": "brushwork relative to the photo: the "
+                    "model paints the image at 1/stroke_size of max_side (finer strokes at "
+                    "most at the largest max_side) and the painting is scaled back; any model"},
                 "max_side": {"type": "integer", "minimum": 16, "maximum": max_side,
                              "default": default_max_side,
                              "description": "the long side is scaled down to this"},

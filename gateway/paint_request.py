@@ -73,6 +73,26 @@ def parse_strength(raw: str) -> float:
     return value
 
 
+STROKE_SIZES = (0.5, 2.0)
+
+
+def parse_stroke_size(raw: str) -> float:
+    """How large the brushwork is relative to the photo: the model paints the photo at
+    1/stroke_size of its size (a network's strokes have a fixed size in pixels), and the
+    painting is scaled back."""
+    if not raw.strip():
+        return 1.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    low, high = STROKE_SIZES
+    if not low <= value <= high:
+        raise BadParameter(f"stroke_size must be a number from {low} (finer strokes) to "
+                           f"{high} (larger ones), 1 as trained; got {raw!r}")
+    return value
+
+
 def parse_flag(name: str, raw: str) -> bool:
     value = raw.strip().lower()
     if value not in TRUE + FALSE:

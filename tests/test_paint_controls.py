@@ -111,3 +111,29 @@ def test_previews_need_a_multi_style_model(model_server, tmp_path):
                          "CATALOGUE_FILE": str(catalogue), "STYLIZE_RATE_LIMIT": ""}).test_client()
     assert "multi-style" in error_of(previews(client, encoded(tmp_path, "a.jpg")), 422)
     assert "multi-style" in error_of(previews(client, encoded(tmp_path, "a.jpg"), model="tiny"), 422)
+
+
+def test_stroke_size_paints_the_photo_smaller_or_larger_and_scales_it_back(client, tmp_path,
+                                                                            monkeypatch):
+    from gateway.model_client import ModelClient
+
+    sent = []
+    stylize = ModelClient.stylize
+
+    def spy(self, model, jpegs, *args, **kwargs):
+        sent.append(Image.open(io.BytesIO(jpegs[0])).size)
+        return stylize(self, model, jpegs, *args, **kwargs)
+
+    monkeypatch.setattr(ModelClient, "stylize", spy)
+    photo = encoded(tmp_path, "a.jpg", size=(120, 80))
+    images = {stroke: upload(client, photo, style=style, stroke_size=stroke, max_side="100")
+              for stroke, style in (("1", "dawn"), ("2", "dawn"), ("0.5", "dawn"),
+                                    ("1.5", "tiny"))}
+    # Painted at 1/stroke_size of max_side, at most the largest max_side (2048 here).
+    assert sent == [(100, 67), (50, 34), (200, 134), (67, 45)]
+    sizes = {stroke: Image.open(io.BytesIO(r.data)).size for stroke, r in images.items()}
+    assert set(sizes.values()) == {(100, 67)}  # every painting back at the asked size
+    assert np.abs(pixels(images["2"]) - pixels(images["1"])).mean() > 0.5
+    for bad in ("0.2", "3", "big", "nan"):
+        message = error_of(upload(client, photo, style="dawn", stroke_size=bad), 422)
+        assert "stroke_size must be a number from 0.5" in message

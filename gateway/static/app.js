@@ -36,7 +36,8 @@ function ownRequest(fields) {
 // What the controls ask for, as the API's form fields, and the name it goes by.
 function request() {
   const style = selected();
-  const fields = { max_side: $("max-side").value };
+  const fields = { max_side: $("max-side").value,
+                   stroke_size: String(Number($("stroke-size").value) / 100) };
   fields.strength = String(Number($("strength").value) / 100);
   fields.preserve_colors = $("keep-colors").checked ? "true" : "false";
   if (style.name === OWN) return ownRequest(fields);
@@ -66,6 +67,7 @@ function updateControls() {
   $("mix-with").disabled = !enabled || own;
   $("balance-row").hidden = !enabled || (own ? state.own.ids.length < 2 : !$("mix-with").value);
   $("strength-value").textContent = `${$("strength").value}%`;
+  $("stroke-value").textContent = `${(Number($("stroke-size").value) / 100).toFixed(1)}x`;
   $("balance-value").textContent = `${$("balance").value}%`;
   $("go").disabled = !(state.file && style);
 }
@@ -343,7 +345,9 @@ $("go").addEventListener("click", stylize);
 $("own-file").addEventListener("change", (e) => setOwnPaintings(e.target.files));
 $("hd-go").addEventListener("click", hdStart);
 $("hd-cancel").addEventListener("click", () => { hdStop(true); hdShow("HD cancelled.", null); });
-for (const id of ["mix-with", "balance", "max-side"]) $(id).addEventListener("input", onControl);
+for (const id of ["mix-with", "balance", "max-side", "stroke-size"]) {
+  $(id).addEventListener("input", onControl);
+}
 for (const id of ["strength", "keep-colors"]) {
   $(id).addEventListener("input", () => {
     onControl();
