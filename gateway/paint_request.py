@@ -60,17 +60,22 @@ def parse_mix(text: str) -> dict[str, float]:
         raise BadParameter(str(e)) from None
 
 
-def parse_strength(raw: str) -> float:
+def _number_in(raw: str, low: float, high: float, error: str) -> float:
+    """`raw` as a number in low..high (1 when empty), else BadParameter(error)."""
     if not raw.strip():
         return 1.0
     try:
         value = float(raw)
     except ValueError:
         value = math.nan
-    if not 0.0 <= value <= 1.0:  # NaN fails too
-        raise BadParameter(f"strength must be a number from 0 (the photo) to 1 (the full "
-                           f"style), got {raw!r}")
+    if not low <= value <= high:  # NaN fails too
+        raise BadParameter(f"{error}, got {raw!r}")
     return value
+
+
+def parse_strength(raw: str) -> float:
+    return _number_in(raw, 0.0, 1.0, "strength must be a number from 0 (the photo) to 1 "
+                                     "(the full style)")
 
 
 STROKE_SIZES = (0.5, 2.0)
@@ -80,17 +85,9 @@ def parse_stroke_size(raw: str) -> float:
     """How large the brushwork is relative to the photo: the model paints the photo at
     1/stroke_size of its size (a network's strokes have a fixed size in pixels), and the
     painting is scaled back."""
-    if not raw.strip():
-        return 1.0
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
     low, high = STROKE_SIZES
-    if not low <= value <= high:
-        raise BadParameter(f"stroke_size must be a number from {low} (finer strokes) to "
-                           f"{high} (larger ones), 1 as trained; got {raw!r}")
-    return value
+    return _number_in(raw, low, high, f"stroke_size must be a number from {low} (finer "
+                                      f"strokes) to {high} (larger ones), 1 as trained")
 
 
 def parse_flag(name: str, raw: str) -> bool:

@@ -1,5 +1,6 @@
 import io
 import json
+import shutil
 
 import keras
 import numpy as np
@@ -507,3 +508,12 @@ def test_a_magenta_run_exports_with_its_controls_in_bfloat16(painting_run, tmp_p
                         "--precision", "bfloat16"]) == 0
     assert "preset magenta" in capsys.readouterr().out
     check_multi_style_signatures(tmp_path / "m" / "1", ["dawn", "dusk"])
+    # The run ships its table alone (the published weights come from the package) ...
+    assert (painting_run / "transformer.weights.h5").stat().st_size < 50_000
+    # ... and a weights file that is no such table is a clear error, not a traceback.
+    broken = tmp_path / "broken"
+    shutil.copytree(painting_run, broken, ignore=shutil.ignore_patterns("checkpoints", "logs"))
+    keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]).save_weights(
+        broken / "transformer.weights.h5")
+    assert export_main([str(broken), "--repo", str(tmp_path), "--name", "b"]) == 1
+    assert "holds no painting_embeddings/table" in capsys.readouterr().err

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from training.data import IMAGE_SUFFIXES, DataError, load_rgb
+from training.magenta_weights import WeightsError
 from training.run_dir import RunDirError
 
 
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                                                            args.style_images, photos):
                 columns.append((title, outputs))
                 print(f"{title:<36} {content:>14.4g} {style:>14.4g}")
-    except (DataError, RunDirError, OSError) as e:
+    except (DataError, RunDirError, WeightsError, OSError) as e:
         print(f"contact_sheet: error: {e}", file=sys.stderr)
         return 2
     _grid(columns, args.cell).save(args.out)

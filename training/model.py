@@ -124,9 +124,8 @@ class StyleTransferModel(keras.Model):
     def train_step(self, photos):
         # The conditions take turns rather than being drawn at random: each is trained as
         # often, and a short run trains every one (4 random draws of 3 once left one out).
-        style = tf.cast(self.optimizer.iterations % self.styles, "int32")
-        if self.identity_only:
-            style = tf.constant(self.paintings, "int32")
+        style = (tf.constant(self.paintings, "int32") if self.identity_only
+                 else tf.cast(self.optimizer.iterations % self.styles, "int32"))
         with tf.GradientTape() as tape:
             losses = self.compute_losses(photos, training=True, style=style)
             scaled = self.optimizer.scale_loss(losses["loss"])
