@@ -181,6 +181,7 @@ def _painted(max_side: int, paint_max_side: int, timeout: float | None = None) -
     response.headers["X-Model"] = paint.model
     response.headers["X-Model-Version"] = str(served_version)
     response.headers["X-Image-Size"] = f"{image.width}x{image.height}"
+    response.headers["X-Stroke-Size"] = f"{stroke_size:g}"
     return response
 
 

@@ -133,6 +133,7 @@ def test_stroke_size_paints_the_photo_smaller_or_larger_and_scales_it_back(clien
     assert sent == [(100, 67), (50, 34), (200, 134), (67, 45)]
     sizes = {stroke: Image.open(io.BytesIO(r.data)).size for stroke, r in images.items()}
     assert set(sizes.values()) == {(100, 67)}  # every painting back at the asked size
+    assert [r.headers["X-Stroke-Size"] for r in images.values()] == ["1", "2", "0.5", "1.5"]
     assert np.abs(pixels(images["2"]) - pixels(images["1"])).mean() > 0.5
     for bad in ("0.2", "3", "big", "nan"):
         message = error_of(upload(client, photo, style="dawn", stroke_size=bad), 422)

@@ -180,6 +180,7 @@ def test_the_fast_network_computes_the_paper_network():
 
 
 def test_the_multi_style_networks_agree_and_mix_styles():
+    keras.utils.set_random_seed(0)  # the initial weights: unseeded, one draw in CI came to 0.0056
     fast = build_transformer("tiny", styles=3)
     paper = build_transformer("tiny", textbook=True, styles=3)
     # Distinct scales and shifts per style, so that the style weights matter.
@@ -192,7 +193,8 @@ def test_the_multi_style_networks_agree_and_mix_styles():
         return np.asarray(net({"image": x, "style_weights": np.array([weights], np.float32)}))
 
     for weights in ([1, 0, 0], [0, 0, 1], [0.3, 0.7, 0]):
-        np.testing.assert_allclose(run(fast, weights), run(paper, weights), atol=5e-3)
+        # Grey levels 0..255, summed in other orders: 0.01 is float32 rounding.
+        np.testing.assert_allclose(run(fast, weights), run(paper, weights), atol=0.01)
     assert np.abs(run(fast, [1, 0, 0]) - run(fast, [0, 1, 0])).max() > 1
 
 
