@@ -2,7 +2,7 @@
 import numpy as np
 from PIL import Image
 
-from export.side_by_side import main
+from export.side_by_side import colour_distance, main
 from tests.conftest import bundled, write_image
 
 
@@ -34,7 +34,7 @@ def test_side_by_side_puts_every_model_next_to_the_references(tmp_path, trained_
     assert cell(0, 3).min() < 255 and cell(1, 3).min() == 255  # the single net paints dawn only
 
 
-def test_without_references_the_rows_are_the_paintings(tmp_path, multi_style_run):
+def test_without_references_the_rows_are_the_paintings(tmp_path, multi_style_run, capsys):
     photo = write_image(tmp_path / "city.jpg", size=(60, 40))
     out = tmp_path / "any.png"
     bundled(tmp_path / "styles", masters=multi_style_run)
@@ -42,6 +42,20 @@ def test_without_references_the_rows_are_the_paintings(tmp_path, multi_style_run
                  "--styles", str(tmp_path / "styles"), "--size", "60", "--out", str(out)]) == 0
     # Columns: the paintings, masters, the arbitrary-style model; rows: dawn, dusk, the mix.
     assert np.asarray(Image.open(out)).shape[:2] == (24 + 3 * 44, 3 * 64)
+    # Each column's colour distance to the painting: the painting itself is at 0.
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()
+            if line.startswith("  d")]
+    assert [row[:2] for row in rows] == [["dawn", "0.0"], ["dusk", "0.0"]]
+    assert all(float(row[3]) > 0 for row in rows)  # masters' picture is not the painting
+
+
+def test_colour_distance_is_zero_for_the_same_colours_and_grows_with_a_shift():
+    rng = np.random.default_rng(0)
+    painting = rng.integers(0, 256, (40, 30, 3)).astype(np.float32)
+    shuffled = rng.permutation(painting.reshape(-1, 3)).reshape(30, 40, 3)
+    assert colour_distance(shuffled, painting) < 1e-3  # where the colours are does not count
+    near, far = (np.clip(painting + shift, 0, 255) for shift in (5, 40))
+    assert 0 < colour_distance(near, painting) < colour_distance(far, painting)
 
 
 def test_missing_references_are_a_clear_error(tmp_path, capsys):
