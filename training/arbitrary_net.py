@@ -26,6 +26,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
+from training.dtype_policy import building_in
 from training.fast_layers import (
     BlockReflectionPad,
     DownsampleConv,
@@ -179,12 +180,8 @@ class PaintingEmbeddings(layers.Layer):
         self.table = layers.Dense(EMBEDDING, use_bias=False, name="table", dtype="float32")
         self.predictor = None
         if identity:
-            policy = keras.config.dtype_policy()
-            keras.config.set_dtype_policy("float32")  # once per photo: not worth rounding
-            try:
+            with building_in("float32"):  # once per photo: not worth rounding
                 self.predictor = build_style_predictor()
-            finally:
-                keras.config.set_dtype_policy(policy)
             self.predictor.trainable = False
 
     def build(self, input_shape):

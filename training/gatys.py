@@ -228,18 +228,11 @@ def loss_network(layers: tuple[str, ...], weights: str, pooling: str,
     with native bfloat16), its weights stored so (no casts per call), and hands on
     bfloat16 features: gram_matrix sums them in float32, Problem compares the content in
     float32."""
-    import keras
-
+    from training.dtype_policy import building_in
     from training.vgg import build_loss_network
 
-    if precision == "float32":
+    with building_in(precision):
         return build_loss_network(list(layers), weights, pooling=pooling)
-    before = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("bfloat16")  # VGG19 takes no dtype of its own
-    try:
-        return build_loss_network(list(layers), weights, pooling=pooling)
-    finally:
-        keras.config.set_dtype_policy(before)
 
 
 def run(cfg: GatysConfig, on_image: Callable[[int, np.ndarray], None] | None = None,

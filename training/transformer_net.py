@@ -28,6 +28,7 @@ from keras import layers, ops
 
 from training import fast_layers as fast
 from training.arbitrary_net import PAINTING_PRESET, build_painting_network
+from training.dtype_policy import building_in
 from training.norms import InstanceNorm
 
 
@@ -216,9 +217,5 @@ def build_transformer(preset: str = "fast", textbook: bool = False,
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {preset_names()}")
     build = build_paper_network if textbook else build_fast_network
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(dtype_policy or previous)
-    try:
+    with building_in(dtype_policy or keras.config.dtype_policy()):
         return build(PRESETS[preset], preset, styles)
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
