@@ -503,6 +503,41 @@ def test_identity_only_keeps_the_paintings_embeddings(tmp_path, style_image, pho
         table[0], started.get_layer("painting_embeddings").table.get_weights()[0][0])
 
 
+def test_tune_network_trains_the_transformer_and_ships_it_without_the_predictor(
+        tmp_path, style_image, photo_dir, capsys):
+    import h5py
+
+    from training.bundle_style import bundle
+    from training.magenta_weights import TABLE_KEY, TRANSFORMER_KEY
+    from training.run_dir import load_transformer
+
+    assert _train(style_image, photo_dir, tmp_path / "fast", 1, "--tune-network") == 2
+    assert "--tune-network trains the published network" in capsys.readouterr().err
+    out = tmp_path / "run"
+    assert _train(style_image, photo_dir, out, 2, "--preset", "magenta", "--identity",
+                  "--tune-network") == 0
+    tuned, _ = load_transformer(out)
+    published = build_transformer("magenta", styles=2, identity=True)
+    from training.magenta_weights import start_painting_network
+
+    start_painting_network(published, [np.zeros((8, 8, 3), np.float32)])
+    changed = [not np.array_equal(a.numpy(), b.numpy()) for a, b in zip(
+        tuned.get_layer("arbitrary_transformer").weights,
+        published.get_layer("arbitrary_transformer").weights, strict=True)]
+    assert all(changed)  # every convolution and norm map trained and came back from the file
+    for a, b in zip(tuned.get_layer("painting_embeddings").predictor.weights,
+                    published.get_layer("painting_embeddings").predictor.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())  # the predictor stays published
+    with h5py.File(out / "transformer.weights.h5", "r") as f:
+        assert set(f) == {TABLE_KEY.split("/")[0], TRANSFORMER_KEY}
+    # A resume must keep the choice; the bundled style says whose weights it ships.
+    assert _train(style_image, photo_dir, out, 3, "--preset", "magenta", "--identity") == 2
+    assert "tune_network=True" in capsys.readouterr().err
+    entry = json.loads((bundle(out, tmp_path / "styles", "m", {}).parent
+                        / "catalogue.json").read_text())["styles"][0]
+    assert "tuned by this run" in entry["weights"] and entry["training"]["tune_network"]
+
+
 def test_a_magenta_run_exports_with_its_controls_in_bfloat16(painting_run, tmp_path, capsys):
     from export.export_run import main as export_main
 

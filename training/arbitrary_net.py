@@ -14,9 +14,10 @@ loads the published weights into them. Both take and give pixels in 0..1.
   every one of those normalized by `StyleNorm`: instance norm whose scale and shift come
   from the embedding. Fully convolutional: any photo whose sides are multiples of 4.
 - `build_painting_network()`: the preset "magenta", a multi-style network (Dumoulin et
-  al. 2017) made of that transformer: its shared convolutions stay as published, each
-  painting's scales and shifts are a row of embedding that training refines (started at
-  the predictor's embedding of the painting; training/magenta_weights.py).
+  al. 2017) made of that transformer: its shared convolutions start as published (and
+  stay so unless the run tunes them), each painting's scales and shifts are a row of
+  embedding that training refines (started at the predictor's embedding of the
+  painting; training/magenta_weights.py).
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from training.fast_layers import (
 )
 
 PAINTING_PRESET = "magenta"
+ARBITRARY_TRANSFORMER = "arbitrary_transformer"
 EMBEDDING = 100
 TRANSFORMER_CHANNELS = (8, 16, 32)
 RESIDUAL_BLOCKS = 5
@@ -144,7 +146,7 @@ def build_arbitrary_transformer(dtype_policy: str = "float32") -> keras.Model:
     x = SpaceToDepthConv(3, 9, blocked_input=True, name="expand_conv3", dtype=d)(
         BlockReflectionPad(4, dtype=d)(x))
     x = ops.sigmoid(ops.cast(StyleNorm(3, name="expand_norm3", dtype=d)([x, embedding]), "float32"))
-    return keras.Model({"image": photo, "embedding": embedding}, x, name="arbitrary_transformer")
+    return keras.Model({"image": photo, "embedding": embedding}, x, name=ARBITRARY_TRANSFORMER)
 
 
 def build_style_predictor() -> keras.Model:
@@ -211,7 +213,8 @@ def build_painting_network(conditions: int, identity: bool,
     build_transformer(styles=...) takes and gives; any size (reflect-padded to a multiple
     of 4 and cropped back). Only the table trains: the shared convolutions learned from
     ~80k paintings are what makes this network paint (Dumoulin et al. 2017 train a new
-    style the same way, its scales and shifts alone)."""
+    style the same way, its scales and shifts alone); a run with `tune_network` sets
+    the transformer trainable too."""
     from training.transformer_net import CropLike, PadToMultiple  # it imports this module
 
     image = keras.Input((None, None, 3), name="image")

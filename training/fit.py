@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from training.arbitrary_net import PAINTING_PRESET
+from training.arbitrary_net import ARBITRARY_TRANSFORMER, PAINTING_PRESET
 from training.callbacks import Checkpointer, ProgressBar, StopAt, Summaries
 from training.data import content_dataset
 from training.magenta_weights import start_painting_network
@@ -40,6 +40,7 @@ def _build(cfg, styles: list[np.ndarray], mixed: bool,
                                     identity=cfg.identity)
     if cfg.preset == PAINTING_PRESET:  # a resumed run's checkpoint then replaces the table
         start_painting_network(transformer, styles)
+        transformer.get_layer(ARBITRARY_TRANSFORMER).trainable = cfg.tune_network
     loss_network = build_loss_network(cfg.losses.vgg_layers, cfg.vgg_weights, cfg.vgg_sha256)
     model = StyleTransferModel(transformer, loss_network, [s.astype(np.float32) for s in styles],
                                cfg.losses, identity=cfg.identity,

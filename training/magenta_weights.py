@@ -155,12 +155,12 @@ def _batch_norm_after(model, layer: str):
 def _load_published(model):
     """Loads the published weights into build_painting_network()'s network; returns its
     PaintingEmbeddings layer and a predictor with the published weights."""
-    from training.arbitrary_net import build_style_predictor
+    from training.arbitrary_net import ARBITRARY_TRANSFORMER, build_style_predictor
 
     embeddings = model.get_layer("painting_embeddings")
     predictor = embeddings.predictor or build_style_predictor()
     load_predictor(predictor)
-    load_transformer(model.get_layer("arbitrary_transformer"))
+    load_transformer(model.get_layer(ARBITRARY_TRANSFORMER))
     return embeddings, predictor
 
 
@@ -181,25 +181,41 @@ def start_painting_network(model, paintings: list[np.ndarray]) -> None:
     embeddings.table.set_weights([np.stack(rows)])
 
 
-# A painting network's weights file holds its table alone: the rest is the published
-# weights, a dependency pinned above, not something this repository ships.
+# A painting network's weights file holds its table, and the transformer only when the
+# run tuned it: the published weights are a dependency pinned above, not something this
+# repository ships.
 TABLE_KEY = "painting_embeddings/table"
+TRANSFORMER_KEY = "tuned_transformer"
 
 
-def save_table(model, path: Path) -> None:
+def save_painting_network(model, path: Path) -> None:
     import h5py
 
+    from training.arbitrary_net import ARBITRARY_TRANSFORMER
+
+    transformer = model.get_layer(ARBITRARY_TRANSFORMER)
     with h5py.File(path, "w") as f:
         f[TABLE_KEY] = model.get_layer("painting_embeddings").table.get_weights()[0]
+        if transformer.trainable:  # trained by this run: ours to ship
+            for weight in transformer.weights:
+                f[f"{TRANSFORMER_KEY}/{weight.path}"] = weight.numpy()
 
 
 def load_painting_network(model, path: Path) -> None:
-    """The published weights, then the table save_table wrote to `path`."""
+    """The published weights, then what save_painting_network wrote to `path`."""
     import h5py
 
+    from training.arbitrary_net import ARBITRARY_TRANSFORMER
+
+    embeddings, _ = _load_published(model)
     with h5py.File(path, "r") as f:
         if TABLE_KEY not in f:
             raise WeightsError(f"{path} holds no {TABLE_KEY}: not a painting network's table")
-        table = f[TABLE_KEY][()]
-    embeddings, _ = _load_published(model)
-    embeddings.table.set_weights([table])
+        embeddings.table.set_weights([f[TABLE_KEY][()]])
+        if TRANSFORMER_KEY in f:
+            for weight in model.get_layer(ARBITRARY_TRANSFORMER).weights:
+                key = f"{TRANSFORMER_KEY}/{weight.path}"
+                if key not in f:
+                    raise WeightsError(f"{path} holds no {key}: a tuned transformer of "
+                                       "another shape")
+                weight.assign(f[key][()])

@@ -18,7 +18,7 @@ from pathlib import Path
 import keras
 
 from training.arbitrary_net import PAINTING_PRESET
-from training.magenta_weights import load_painting_network, save_table
+from training.magenta_weights import load_painting_network, save_painting_network
 from training.transformer_net import build_transformer
 
 RUN_FILE = "run.json"
@@ -72,6 +72,6 @@ def load_transformer(run_dir: Path) -> tuple[keras.Model, dict]:
 def save_transformer(model, preset: str, run_dir: Path) -> None:
     """The counterpart of load_transformer: the weights a run ships."""
     if preset == PAINTING_PRESET:
-        save_table(model, Path(run_dir) / WEIGHTS_FILE)
+        save_painting_network(model, Path(run_dir) / WEIGHTS_FILE)
     else:
         model.save_weights(Path(run_dir) / WEIGHTS_FILE)
