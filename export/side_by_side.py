@@ -3,7 +3,7 @@ reference outputs of the same paintings (Johnson et al.'s `chicago_*.jpg`), one 
 painting, and a last row with a 50/50 mix of the first two paintings of the multi-style
 model: the quality bar of issue #15 is judged on this sheet, by eye.
 
-    python -m training.side_by_side --photo ../shared/data/content-test/chicago.jpg \
+    python -m export.side_by_side --photo ../shared/data/content-test/chicago.jpg \
         --reference ../shared/data/reference-outputs --out side_by_side.png
 
 Without --reference the rows are the --paintings themselves: any painting, even one no
