@@ -74,7 +74,7 @@ yardstick: install
 
 # The bundled models next to published outputs of the same paintings (never commit it).
 side-by-side: install
-	$(PY) -m export.side_by_side --photo $(DATA)/content-test/chicago.jpg --reference $(DATA)/reference-outputs --paintings $(DATA)/styles --styles styles --out side_by_side.png
+	$(PY) -m export.side_by_side --photo $(DATA)/content-test/chicago.jpg --reference $(DATA)/reference-outputs --paintings $(DATA)/styles --styles styles --out side_by_side.png $(if $(HD),--hd $(HD))
 
 bench: install
 	-$(MAKE) peer

@@ -11,6 +11,13 @@ network was trained on, next to what the arbitrary-style model makes of it.
 
     python -m export.side_by_side --photo photo.jpg --paintings my_paintings/ --out any.png
 
+With --hd N one more column shows the multi-style model's pictures refined as the site's
+"Refine in HD" does (N iterations of the optimisation, training/gatys.py; about 80 s a
+cell at 512 px here), the way to the shapes the fast network misses (docs/hd.md).
+
+    python -m export.side_by_side --photo ../shared/data/content-test/chicago.jpg \
+        --reference ../shared/data/reference-outputs --paintings ../shared/data/styles --hd 100
+
 The sheet holds third-party images (the references, the photo): an output to look at,
 never to commit.
 """
@@ -18,10 +25,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from training.contact_sheet import _grid
 from training.data import IMAGE_SUFFIXES, DataError, load_rgb
@@ -80,6 +89,40 @@ def arbitrary_painter(painting_files: dict[str, Path]) -> tuple[list[str], Paint
         return out["pixels"].numpy()[0]
 
     return list(painting_files), paint
+
+
+def hd_painter(photo_file: Path, painting_files: dict[str, Path], start: Painter,
+               iterations: int) -> Painter:
+    """Refine in HD as the site does it (the optimisation with the HD worker's settings,
+    which are the tool's defaults): from `start`'s picture of the same mix."""
+    from serving.tf_env import local_precision
+    from training import gatys
+
+    def paint(photo: np.ndarray, mix: dict[str, float]) -> np.ndarray:
+        with tempfile.TemporaryDirectory() as work:
+            first = Path(work) / "start.png"
+            Image.fromarray(start(photo, mix)).save(first)
+            cfg = gatys.GatysConfig(
+                photo=photo_file, styles=tuple((painting_files[n], w) for n, w in mix.items()),
+                out=Path(work) / "out.png", size=max(photo.shape[:2]), iterations=iterations,
+                init=str(first), precision=local_precision("auto"))
+            return gatys.run(cfg)[0]
+
+    return paint
+
+
+def add_hd_column(models: dict, files: dict[str, Path], photo_file: Path, iterations: int):
+    """Adds the first multi-style model refined in HD, for the paintings it and `files`
+    both have."""
+    if not files:
+        raise DataError("--hd needs --paintings: the optimisation reads the painting files")
+    found = next(((name, names, paint) for name, (names, paint) in models.items()
+                  if len(names) > 1 and not name.startswith("arbitrary")), None)
+    if found is None:
+        raise DataError("--hd refines a multi-style model's pictures: none in --styles")
+    name, names, paint = found
+    models[f"{name} + Refine in HD ({iterations} iterations)"] = (
+        [n for n in names if n in files], hd_painter(photo_file, files, paint, iterations))
 
 
 def references(folder: Path, photo_stem: str, size: int) -> dict[str, np.ndarray]:
@@ -151,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="folder of the painting files (<painting>.jpg, ...): adds a column of the "
                         "arbitrary-style model painting with each one's embedding")
     p.add_argument("--size", type=int, default=512, help="long side of every cell's image")
+    p.add_argument("--hd", type=int, default=0, metavar="ITERATIONS",
+                   help="add a column: the multi-style model's pictures refined in HD with this "
+                        "many iterations (needs --paintings; about 80 s a cell at 512 px)")
     p.add_argument("--out", type=Path, default=Path("side_by_side.png"))
     args = p.parse_args(argv)
     try:
@@ -171,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             files = {name: found for name in refs
                      if (found := next(args.paintings.glob(f"{name}.*"), None))}
             models["arbitrary (the painting's embedding)"] = arbitrary_painter(files)
+        if args.hd > 0:
+            add_hd_column(models, files, args.photo, args.hd)
         columns = sheet_columns(photo, refs, models)
         if files and list(files) == list(refs):
             print_colour_distances(columns, {n: load_rgb(f, long_side=args.size)

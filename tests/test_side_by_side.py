@@ -65,3 +65,27 @@ def test_missing_references_are_a_clear_error(tmp_path, capsys):
     assert "need city_*.jpg" in capsys.readouterr().err
     assert main(["--photo", str(photo), "--styles", str(tmp_path)]) == 2
     assert "give --reference, or --paintings" in capsys.readouterr().err
+
+
+def test_hd_adds_the_multi_style_models_pictures_refined(tmp_path, multi_style_run, capsys):
+    photo = write_image(tmp_path / "city.jpg", size=(60, 40))
+    styles = bundled(tmp_path / "styles", masters=multi_style_run)
+    paintings = multi_style_run.parent / "paintings"
+    argv = ["--photo", str(photo), "--paintings", str(paintings), "--styles", str(styles),
+            "--size", "60", "--out", str(tmp_path / "hd.png")]
+    assert main([*argv, "--hd", "15"]) == 0
+    assert "masters + Refine in HD (15 iterations)" in capsys.readouterr().out
+    sheet = np.asarray(Image.open(tmp_path / "hd.png")).astype(int)
+    # Columns: the paintings, masters, arbitrary, masters refined; rows: dawn, dusk, the mix.
+    assert sheet.shape[:2] == (24 + 3 * 44, 4 * 64)
+
+    def cell(row, column):
+        return sheet[24 + row * 44 + 2: 24 + row * 44 + 42, column * 64 + 2: column * 64 + 62]
+
+    for row in range(3):  # every cell refined: moved away from masters' picture
+        assert np.abs(cell(row, 3) - cell(row, 1)).mean() > 1
+    # The optimisation reads the painting files.
+    write_image(tmp_path / "refs" / "city_dawn.jpg", size=(60, 40), seed=3)
+    no_paintings = [a for a in argv if a not in ("--paintings", str(paintings))]
+    assert main([*no_paintings, "--reference", str(tmp_path / "refs"), "--hd", "3"]) == 2
+    assert "--hd needs --paintings" in capsys.readouterr().err
