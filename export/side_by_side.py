@@ -93,19 +93,18 @@ def arbitrary_painter(painting_files: dict[str, Path]) -> tuple[list[str], Paint
 
 def hd_painter(photo_file: Path, painting_files: dict[str, Path], start: Painter,
                iterations: int) -> Painter:
-    """Refine in HD as the site does it (the optimisation with the HD worker's settings,
-    which are the tool's defaults): from `start`'s picture of the same mix."""
-    from serving.tf_env import local_precision
+    """Refine in HD as the site does it (the HD worker's optimisation): from `start`'s
+    picture of the same mix."""
+    from hd.jobs import HDConfig
     from training import gatys
 
     def paint(photo: np.ndarray, mix: dict[str, float]) -> np.ndarray:
         with tempfile.TemporaryDirectory() as work:
             first = Path(work) / "start.png"
             Image.fromarray(start(photo, mix)).save(first)
-            cfg = gatys.GatysConfig(
-                photo=photo_file, styles=tuple((painting_files[n], w) for n, w in mix.items()),
-                out=Path(work) / "out.png", size=max(photo.shape[:2]), iterations=iterations,
-                init=str(first), precision=local_precision("auto"))
+            cfg = HDConfig().refine(
+                photo_file, tuple((painting_files[n], w) for n, w in mix.items()), first,
+                max(photo.shape[:2]), iterations, Path(work) / "out.png")
             return gatys.run(cfg)[0]
 
     return paint

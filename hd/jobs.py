@@ -52,6 +52,19 @@ class HDConfig:
 
         return local_precision(self.precision)
 
+    def refine(self, photo: Path, paintings: tuple[tuple[Path, float], ...], start: Path,
+               side: int, iterations: int, out: Path, preserve_colors: bool = False):
+        """The optimisation a job runs (a GatysConfig): refine `start`, the fast picture,
+        towards the paintings. `make side-by-side HD=N` runs the same."""
+        from training import gatys
+        from training.model import LossConfig
+
+        return gatys.GatysConfig(
+            photo=photo, styles=paintings, out=out, size=side, iterations=iterations,
+            init=str(start), preserve_colors=preserve_colors,
+            losses=LossConfig(style_weight=self.style_weight),
+            preview_every=self.preview_every, precision=self.vgg_precision())
+
 
 class Full(Exception):
     def __init__(self, retry_after: int):
@@ -155,13 +168,9 @@ class JobBoard:
     def _run(self, job: Job, photo: Path, start: Path, paintings: list[tuple[Path, float]],
              side: int, preserve_colors: bool, workdir) -> None:
         from training import gatys
-        from training.model import LossConfig
 
-        cfg = gatys.GatysConfig(
-            photo=photo, styles=tuple(paintings), out=Path(workdir.name) / "out.png", size=side,
-            iterations=job.iterations, init=str(start), preserve_colors=preserve_colors,
-            losses=LossConfig(style_weight=self.cfg.style_weight),
-            preview_every=self.cfg.preview_every, precision=self.cfg.vgg_precision())
+        cfg = self.cfg.refine(photo, tuple(paintings), start, side, job.iterations,
+                              Path(workdir.name) / "out.png", preserve_colors)
 
         def on_image(step: int, picture: np.ndarray) -> None:
             job.picture = jpeg(gatys.finish(cfg, picture))
