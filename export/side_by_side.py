@@ -93,18 +93,19 @@ def arbitrary_painter(painting_files: dict[str, Path]) -> tuple[list[str], Paint
 
 def hd_painter(photo_file: Path, painting_files: dict[str, Path], start: Painter,
                iterations: int) -> Painter:
-    """Refine in HD as the site does it (the HD worker's optimisation): from `start`'s
-    picture of the same mix."""
-    from hd.jobs import HDConfig
+    """Refine in HD as the site does it: from `start`'s picture of the same mix, with the
+    tool's defaults, which the HD worker keeps (hd/jobs.py; export may not import hd)."""
+    from serving.tf_env import local_precision
     from training import gatys
 
     def paint(photo: np.ndarray, mix: dict[str, float]) -> np.ndarray:
         with tempfile.TemporaryDirectory() as work:
             first = Path(work) / "start.png"
             Image.fromarray(start(photo, mix)).save(first)
-            cfg = HDConfig().refine(
-                photo_file, tuple((painting_files[n], w) for n, w in mix.items()), first,
-                max(photo.shape[:2]), iterations, Path(work) / "out.png")
+            cfg = gatys.GatysConfig(
+                photo=photo_file, styles=tuple((painting_files[n], w) for n, w in mix.items()),
+                out=Path(work) / "out.png", size=max(photo.shape[:2]), iterations=iterations,
+                init=str(first), precision=local_precision("auto"))
             return gatys.run(cfg)[0]
 
     return paint

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from training.gatys import converged
+from training.gatys import DEFAULT_STYLE_WEIGHT, converged
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class HDConfig:
     default_iterations: int = 200
     max_iterations: int = 500
     preview_every: int = 5        # iterations between intermediate pictures
-    style_weight: float = 1e3
+    style_weight: float = DEFAULT_STYLE_WEIGHT  # the tool's: make side-by-side HD=N relies on it
     paintings_dir: Path | None = None  # the named paintings, <name>.jpg/.png
     # VGG19's arithmetic: "auto" = bfloat16 on a CPU that computes it natively (a 512 px
     # refine converges in 140 s instead of 226 s there), else float32.
@@ -51,19 +51,6 @@ class HDConfig:
         from serving.tf_env import local_precision
 
         return local_precision(self.precision)
-
-    def refine(self, photo: Path, paintings: tuple[tuple[Path, float], ...], start: Path,
-               side: int, iterations: int, out: Path, preserve_colors: bool = False):
-        """The optimisation a job runs (a GatysConfig): refine `start`, the fast picture,
-        towards the paintings. `make side-by-side HD=N` runs the same."""
-        from training import gatys
-        from training.model import LossConfig
-
-        return gatys.GatysConfig(
-            photo=photo, styles=paintings, out=out, size=side, iterations=iterations,
-            init=str(start), preserve_colors=preserve_colors,
-            losses=LossConfig(style_weight=self.style_weight),
-            preview_every=self.preview_every, precision=self.vgg_precision())
 
 
 class Full(Exception):
@@ -168,9 +155,13 @@ class JobBoard:
     def _run(self, job: Job, photo: Path, start: Path, paintings: list[tuple[Path, float]],
              side: int, preserve_colors: bool, workdir) -> None:
         from training import gatys
+        from training.model import LossConfig
 
-        cfg = self.cfg.refine(photo, tuple(paintings), start, side, job.iterations,
-                              Path(workdir.name) / "out.png", preserve_colors)
+        cfg = gatys.GatysConfig(
+            photo=photo, styles=tuple(paintings), out=Path(workdir.name) / "out.png", size=side,
+            iterations=job.iterations, init=str(start), preserve_colors=preserve_colors,
+            losses=LossConfig(style_weight=self.cfg.style_weight),
+            preview_every=self.cfg.preview_every, precision=self.cfg.vgg_precision())
 
         def on_image(step: int, picture: np.ndarray) -> None:
             job.picture = jpeg(gatys.finish(cfg, picture))
