@@ -6,6 +6,11 @@ from export.side_by_side import colour_distance, main
 from tests.conftest import bundled, write_image
 
 
+def _cell(sheet, row, column):
+    """The picture in a sheet of 60x40 cells (64x44 with the margins, 24 px of titles)."""
+    return sheet[24 + row * 44 + 2: 24 + row * 44 + 42, column * 64 + 2: column * 64 + 62]
+
+
 def test_side_by_side_puts_every_model_next_to_the_references(tmp_path, trained_run,
                                                               multi_style_run, capsys):
     styles = bundled(tmp_path / "styles", dawn=trained_run, masters=multi_style_run)
@@ -24,14 +29,12 @@ def test_side_by_side_puts_every_model_next_to_the_references(tmp_path, trained_
     printed = capsys.readouterr().out
     assert "rows dawn, dusk, other" in printed and "50/50 mix of dawn + dusk" in printed
 
-    def cell(row, column):
-        return sheet[24 + row * 44 + 2: 24 + row * 44 + 42, column * 64 + 2: column * 64 + 62]
-
-    assert cell(2, 1).min() == 255  # masters has no painting 'other': blank
-    assert cell(3, 1).min() < 255  # but paints the mix
-    assert cell(0, 2).min() < 255 and cell(2, 2).min() == 255  # no painting file 'other'
-    assert cell(3, 2).min() < 255  # the arbitrary-style mix
-    assert cell(0, 3).min() < 255 and cell(1, 3).min() == 255  # the single net paints dawn only
+    assert _cell(sheet, 2, 1).min() == 255  # masters has no painting 'other': blank
+    assert _cell(sheet, 3, 1).min() < 255  # but paints the mix
+    assert _cell(sheet, 0, 2).min() < 255 and _cell(sheet, 2, 2).min() == 255  # no painting file 'other'
+    assert _cell(sheet, 3, 2).min() < 255  # the arbitrary-style mix
+    # The single-style net paints dawn only.
+    assert _cell(sheet, 0, 3).min() < 255 and _cell(sheet, 1, 3).min() == 255
 
 
 def test_without_references_the_rows_are_the_paintings(tmp_path, multi_style_run, capsys):
@@ -79,11 +82,8 @@ def test_hd_adds_the_multi_style_models_pictures_refined(tmp_path, multi_style_r
     # Columns: the paintings, masters, arbitrary, masters refined; rows: dawn, dusk, the mix.
     assert sheet.shape[:2] == (24 + 3 * 44, 4 * 64)
 
-    def cell(row, column):
-        return sheet[24 + row * 44 + 2: 24 + row * 44 + 42, column * 64 + 2: column * 64 + 62]
-
     for row in range(3):  # every cell refined: moved away from masters' picture
-        assert np.abs(cell(row, 3) - cell(row, 1)).mean() > 1
+        assert np.abs(_cell(sheet, row, 3) - _cell(sheet, row, 1)).mean() > 1
     # The optimisation reads the painting files.
     write_image(tmp_path / "refs" / "city_dawn.jpg", size=(60, 40), seed=3)
     no_paintings = [a for a in argv if a not in ("--paintings", str(paintings))]
