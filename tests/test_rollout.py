@@ -175,9 +175,9 @@ def test_the_canary_verdict_reads_failed_shares_and_p99_as_prometheus_would():
 
     # 100 Predicts: 90 under 0.1 s, 9 more under 0.25 s, 1 under 0.5 s.
     buckets = {0.1: 90.0, 0.25: 99.0, 0.5: 100.0, math.inf: 100.0}
-    assert Numbers(100, 0, buckets).p99() == pytest.approx(0.25)  # rank 99 ends bucket 0.25
-    assert Numbers(100, 0, {0.1: 50.0, 0.2: 100.0, math.inf: 100.0}).p99() == pytest.approx(0.198)
-    assert Numbers(10, 0, {1.0: 0.0, math.inf: 10.0}).p99() == 1.0  # in +Inf: the last bound
+    assert Numbers(100, 0, buckets).quantile() == pytest.approx(0.25)  # rank 99 ends bucket 0.25
+    assert Numbers(100, 0, {0.1: 50.0, 0.2: 100.0, math.inf: 100.0}).quantile() == pytest.approx(0.198)
+    assert Numbers(10, 0, {1.0: 0.0, math.inf: 10.0}).quantile() == 1.0  # in +Inf: the last bound
     cfg = JudgeConfig(window=60, metrics=())
     stable = Numbers(1000, 10, buckets)  # 1 % fail
     assert "canary: 100 Predicts" in verdict(Numbers(100, 2, buckets), stable, cfg)
@@ -187,3 +187,20 @@ def test_the_canary_verdict_reads_failed_shares_and_p99_as_prometheus_would():
         verdict(Numbers(100, 0, {0.5: 0.0, 1.0: 100.0, math.inf: 100.0}), stable, cfg)
     with pytest.raises(CanaryRejected, match="only 5 Predicts reached the canary"):
         verdict(Numbers(5, 0, buckets), stable, cfg)
+
+
+def test_the_two_slowest_canary_predicts_alone_never_reject_it():
+    """A short window's p99 is its slowest request; one that met a busy CPU must not
+    undo a good version, while a third slow one is already a pattern."""
+    import math
+
+    from ops.canary_judge import CanaryRejected, JudgeConfig, Numbers, verdict
+
+    cfg = JudgeConfig(window=4, metrics=())
+    stable = Numbers(300, 0, {0.05: 300.0, 0.5: 300.0, math.inf: 300.0})
+    assert "p96.2" in verdict(Numbers(53, 0, {0.05: 51.0, 0.5: 53.0, math.inf: 53.0}), stable, cfg)
+    with pytest.raises(CanaryRejected, match="slower than stable"):
+        verdict(Numbers(53, 0, {0.05: 50.0, 0.5: 53.0, math.inf: 53.0}), stable, cfg)
+    many = Numbers(300, 0, {0.05: 296.0, 0.5: 300.0, math.inf: 300.0})  # p99 from 200 up
+    with pytest.raises(CanaryRejected, match=r"p99 0\.\d+ s; stable"):
+        verdict(many, stable, cfg)
