@@ -11,6 +11,7 @@ import tensorflow as tf
 from training.arbitrary_net import ARBITRARY_TRANSFORMER, PAINTING_PRESET
 from training.callbacks import Checkpointer, ProgressBar, StopAt, Summaries
 from training.data import content_dataset
+from training.dtype_policy import building_in
 from training.magenta_weights import start_painting_network
 from training.model import StyleTransferModel
 from training.run_dir import save_transformer, write_run_info
@@ -41,7 +42,11 @@ def _build(cfg, styles: list[np.ndarray], mixed: bool,
     if cfg.preset == PAINTING_PRESET:  # a resumed run's checkpoint then replaces the table
         start_painting_network(transformer, styles)
         transformer.get_layer(ARBITRARY_TRANSFORMER).trainable = cfg.tune_network
-    loss_network = build_loss_network(cfg.losses.vgg_layers, cfg.vgg_weights, cfg.vgg_sha256)
+    # "float32" keeps the process's policy (mixed_float16 where --mixed-precision is on).
+    precision = (building_in(cfg.loss_precision) if cfg.loss_precision != "float32"
+                 else contextlib.nullcontext())
+    with precision:
+        loss_network = build_loss_network(cfg.losses.vgg_layers, cfg.vgg_weights, cfg.vgg_sha256)
     model = StyleTransferModel(transformer, loss_network, [s.astype(np.float32) for s in styles],
                                cfg.losses, identity=cfg.identity,
                                identity_only=cfg.identity_only)
