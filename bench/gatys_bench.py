@@ -80,7 +80,8 @@ def convergence(tmp: Path, optimizer: str, init: str) -> dict:
         Image.fromarray(sample_pixels(640, 480, seed=7)).save(painting)
     cfg = gatys.GatysConfig(photo=photo, styles=((painting, 1.0),), out=tmp / "o.png",
                             size=CONVERGENCE_SIDE, iterations=MAX_ITERATIONS, optimizer=optimizer,
-                            init=init, precision=HDConfig().vgg_precision())
+                            init=init, precision=HDConfig().vgg_precision(),
+                            stop_when_converged=True)
     # The HD worker builds VGG19 once per process; a job starts with it built.
     gatys.loss_network(tuple(cfg.losses.vgg_layers), cfg.vgg_weights, cfg.pooling, cfg.precision)
     losses, start = [], time.monotonic()
@@ -88,11 +89,7 @@ def convergence(tmp: Path, optimizer: str, init: str) -> dict:
     def on_progress(step, terms):
         losses.append(terms["loss"])
 
-    try:
-        gatys.run(cfg, progress=False, should_stop=lambda: converged(losses),
-                  on_progress=on_progress)
-    except gatys.Interrupted:
-        pass
+    gatys.run(cfg, progress=False, on_progress=on_progress)
     return {"optimizer": optimizer, "init": "photo" if init == "photo" else "fast net",
             "photo": photo.name, "precision": cfg.precision, "iterations": len(losses),
             "seconds": time.monotonic() - start,

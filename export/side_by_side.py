@@ -94,7 +94,8 @@ def arbitrary_painter(painting_files: dict[str, Path]) -> tuple[list[str], Paint
 def hd_painter(photo_file: Path, painting_files: dict[str, Path], start: Painter,
                iterations: int) -> Painter:
     """Refine in HD as the site does it: from `start`'s picture of the same mix, with the
-    tool's defaults, which the HD worker keeps (hd/jobs.py; export may not import hd)."""
+    tool's loss defaults and levels, as the HD worker (hd/jobs.py; export may not import
+    hd), each level until it converges."""
     from serving.tf_env import local_precision
     from training import gatys
 
@@ -105,7 +106,8 @@ def hd_painter(photo_file: Path, painting_files: dict[str, Path], start: Painter
             cfg = gatys.GatysConfig(
                 photo=photo_file, styles=tuple((painting_files[n], w) for n, w in mix.items()),
                 out=Path(work) / "out.png", size=max(photo.shape[:2]), iterations=iterations,
-                init=str(first), precision=local_precision("auto"))
+                init=str(first), precision=local_precision("auto"),
+                levels=gatys.REFINE_LEVELS, stop_when_converged=True)
             return gatys.run(cfg)[0]
 
     return paint

@@ -7,8 +7,10 @@ The contract, so that it holds under load (docs/hd.md):
 - a job is cancelled at once by DELETE, and stops by itself when nobody asked for its
   status for `abandon_after` seconds (the page was closed): either frees its slot at the
   next optimisation step;
-- a job ends when 10 steps improve the loss by less than 1 % (converged), after its
-  iterations, or after `time_limit` seconds: its picture so far is then its result;
+- a job solves at half size first, then at full size (coarse-to-fine: larger shapes,
+  sooner); a level ends when 10 steps improve its loss by less than 1 % (converged), and
+  the job after its iterations, when the full-size level converges, or after
+  `time_limit` seconds: its picture so far is then its result, at full size;
 - a finished job's picture is kept `keep_results` seconds, then forgotten (404);
 - jobs live in this process's memory: a restarted worker knows none (404), and the page
   offers to start again.
@@ -26,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from training.gatys import DEFAULT_STYLE_WEIGHT, converged
+from training.gatys import DEFAULT_STYLE_WEIGHT, REFINE_LEVELS
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class HDConfig:
     default_iterations: int = 200
     max_iterations: int = 500
     preview_every: int = 5        # iterations between intermediate pictures
+    levels: int = REFINE_LEVELS   # coarse-to-fine, as make side-by-side HD=N too
     style_weight: float = DEFAULT_STYLE_WEIGHT  # the tool's: make side-by-side HD=N relies on it
     paintings_dir: Path | None = None  # the named paintings, <name>.jpg/.png
     # VGG19's arithmetic: "auto" = bfloat16 on a CPU that computes it natively (a 512 px
@@ -76,7 +79,6 @@ class Job:
     losses: dict = field(default_factory=dict)
     note: str = ""                # why it ended early, or what failed
     cancel: threading.Event = field(default_factory=threading.Event)
-    history: list = field(default_factory=list)  # the loss at every step
 
     def status(self, time_limit: float) -> dict:
         elapsed = (self.finished or time.monotonic()) - self.started
@@ -144,8 +146,6 @@ class JobBoard:
         now = time.monotonic()
         if job.cancel.is_set():
             return "cancelled"
-        if converged(job.history):  # more steps would change little that the eye sees
-            return "converged: 10 steps improved the loss by less than 1 %"
         if now - job.last_seen > self.cfg.abandon_after:
             return "abandoned: nobody asked for it"
         if now - job.started > self.cfg.time_limit:
@@ -160,25 +160,28 @@ class JobBoard:
         cfg = gatys.GatysConfig(
             photo=photo, styles=tuple(paintings), out=Path(workdir.name) / "out.png", size=side,
             iterations=job.iterations, init=str(start), preserve_colors=preserve_colors,
+            levels=self.cfg.levels, stop_when_converged=True,
             losses=LossConfig(style_weight=self.cfg.style_weight),
             preview_every=self.cfg.preview_every, precision=self.cfg.vgg_precision())
+        job.iterations = gatys.planned_steps(cfg)  # the levels share them equally
 
         def on_image(step: int, picture: np.ndarray) -> None:
             job.picture = jpeg(gatys.finish(cfg, picture))
 
         def on_progress(step: int, losses: dict) -> None:
             job.step, job.losses = step, {k: float(f"{v:.4g}") for k, v in losses.items()}
-            job.history.append(losses["loss"])
 
         try:
             picture, _ = gatys.run(cfg, on_image=on_image, progress=False,
                                    should_stop=lambda: self._stop_reason(job) is not None,
                                    on_progress=on_progress)
             job.picture, job.state = jpeg(picture), "done"
+            if job.step < job.iterations:  # more steps would change little that the eye sees
+                job.note = "converged: 10 steps improved the loss by less than 1 %"
         except gatys.Interrupted as stop:
             reason = self._stop_reason(job) or "stopped"
             job.picture = jpeg(gatys.finish(cfg, stop.image))
-            job.state = "done" if reason.startswith(("time limit", "converged")) else "cancelled"
+            job.state = "done" if reason.startswith("time limit") else "cancelled"
             job.note = reason
         except Exception as e:  # a job's failure must not take the worker down
             job.state, job.note = "failed", f"{type(e).__name__}: {e}"

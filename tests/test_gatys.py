@@ -1,5 +1,7 @@
 """The optimisation-based algorithm (training/gatys.py) on tiny pictures: it lowers the
 loss, starts where asked, saves on Ctrl-C and refuses bad input clearly."""
+import dataclasses
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -42,6 +44,27 @@ def test_cli_writes_the_picture_and_refines_a_network(tmp_path, style_image, tra
                             "--preserve-colors")) == 0
     assert Image.open(tmp_path / "out.png").size == (48, 40)
     assert "gatys: wrote" in capsys.readouterr().out
+
+
+def test_a_converged_level_hands_over_and_every_picture_is_full_size(tmp_path, style_image,
+                                                                      monkeypatch):
+    """Coarse-to-fine as the HD worker runs it: a level that stops improving ends (the
+    next starts, the last ends the run), and the pictures handed out, previews and an
+    interrupted one, are at the output size even while the half-size level runs."""
+    cfg = gatys.config_from_args(gatys.build_parser().parse_args(
+        _args(tmp_path, style_image, "--levels", "2", "--iterations", "200",
+              "--preview-every", "1")))
+    cfg = dataclasses.replace(cfg, stop_when_converged=True)
+    monkeypatch.setattr(gatys, "converged", lambda history: len(history) >= 3)
+    steps, shapes = [], set()
+    picture, _ = gatys.run(cfg, on_image=lambda step, p: shapes.add(p.shape), progress=False,
+                           on_progress=lambda step, losses: steps.append(step))
+    assert steps == [1, 2, 3, 101, 102, 103]
+    assert shapes == {(40, 48, 3)} and picture.shape == (40, 48, 3)
+    with pytest.raises(gatys.Interrupted) as stop:
+        gatys.run(cfg, progress=False, should_stop=lambda: len(steps) >= 8,
+                  on_progress=lambda step, losses: steps.append(step))
+    assert steps[-1] == 2 and stop.value.image.shape == (40, 48, 3)  # in the half-size level
 
 
 def test_ctrl_c_saves_the_picture_so_far(tmp_path, style_image, monkeypatch, capsys):

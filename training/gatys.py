@@ -33,6 +33,9 @@ from training.model import LossConfig
 # Image optimisation wants more style than feed-forward training (the picture starts as
 # the photo and only the style term pulls it away); chosen side by side at 512 px.
 DEFAULT_STYLE_WEIGHT = 1e3
+# How the site's Refine in HD solves (hd/jobs.py, and make side-by-side HD=N): half size
+# first paints larger crests and swirls in about the same time (docs/hd.md).
+REFINE_LEVELS = 2
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class GatysConfig:
     pooling: str = "avg"
     preserve_colors: bool = False
     levels: int = 1                   # coarse-to-fine: 2 solves at size/2, then at size
+    # End a level when it converges (10 steps improve its loss by less than 1 %): the next
+    # level starts, the last one ends the run. Off, every level takes its iterations.
+    stop_when_converged: bool = False
     losses: LossConfig = field(default_factory=lambda: LossConfig(style_weight=DEFAULT_STYLE_WEIGHT))
     preview_every: int = 50
     logdir: Path | None = None
@@ -190,6 +196,14 @@ class Interrupted(Exception):
         self.image = image
 
 
+class _LevelConverged(Exception):
+    """A level's loss stopped improving (GatysConfig.stop_when_converged)."""
+
+    def __init__(self, image: np.ndarray):
+        super().__init__("converged")
+        self.image = image
+
+
 def initial_image(cfg: GatysConfig, photo: np.ndarray) -> np.ndarray:
     """The picture the optimisation starts from, at the photo's size."""
     if cfg.init == "photo":
@@ -214,6 +228,15 @@ def initial_image(cfg: GatysConfig, photo: np.ndarray) -> np.ndarray:
     if not path.is_file():
         raise DataError(f"--init {cfg.init!r} is not photo, noise, an image or a run directory")
     return resized(load_rgb(path), photo.shape)
+
+
+def planned_steps(cfg: GatysConfig) -> int:
+    """Steps in all if no level converges: the iterations, shared equally by the levels."""
+    return _per_level(cfg) * cfg.levels
+
+
+def _per_level(cfg: GatysConfig) -> int:
+    return max(1, cfg.iterations // cfg.levels)
 
 
 def _sizes(cfg: GatysConfig) -> list[int]:
@@ -241,7 +264,7 @@ def run(cfg: GatysConfig, on_image: Callable[[int, np.ndarray], None] | None = N
     """Optimises the picture; returns it (uint8) and the last loss terms. `on_image(step,
     picture)` gets an intermediate picture every preview_every steps, `on_progress(step,
     losses)` every step; when `should_stop()` turns true, Interrupted carries the picture
-    as it is."""
+    as it is. Whatever the level, the pictures handed out are at the output size."""
     from tqdm import tqdm
 
     network = loss_network(tuple(cfg.losses.vgg_layers), cfg.vgg_weights, cfg.pooling,
@@ -249,29 +272,40 @@ def run(cfg: GatysConfig, on_image: Callable[[int, np.ndarray], None] | None = N
     paintings = [(load_rgb(p, long_side=cfg.style_size).astype(np.float32), w)
                  for p, w in cfg.styles]
     image, last, writer = None, {}, _writer(cfg.logdir)
-    per_level = max(1, cfg.iterations // cfg.levels)
-    bar = tqdm(total=per_level * cfg.levels, unit="it", disable=not progress)
+    sizes, per_level = _sizes(cfg), _per_level(cfg)
+    output_shape = load_rgb(cfg.photo, long_side=sizes[-1]).shape
+    bar = tqdm(total=planned_steps(cfg), unit="it", disable=not progress)
     try:
-        for level, side in enumerate(_sizes(cfg)):
+        for level, side in enumerate(sizes):
             photo = load_rgb(cfg.photo, long_side=side).astype(np.float32)
             image = initial_image(cfg, photo) if image is None else resized(image, photo.shape)
             problem = Problem(network, cfg.losses, photo, paintings)
-            done = level * per_level
+            done, history = level * per_level, []
+            full = functools.partial(resized, shape=output_shape) \
+                if photo.shape != output_shape else np.asarray
+            shown = on_image and (lambda step, picture, full=full: on_image(step, full(picture)))
 
-            def on_step(step, picture, total, terms, done=done):
+            def on_step(step, picture, total, terms, done=done, history=history, full=full,
+                        shown=shown):
                 if should_stop is not None and should_stop():
-                    raise Interrupted(picture)
+                    raise Interrupted(full(picture))
                 last.update(loss=total, **terms)
                 if on_progress is not None:
                     on_progress(done + step, last)
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.3g}" for k, v in last.items()})
-                _log(writer, done + step, last, picture, cfg.preview_every, on_image)
+                _log(writer, done + step, last, picture, cfg.preview_every, shown)
+                history.append(total)
+                if cfg.stop_when_converged and converged(history):
+                    raise _LevelConverged(picture)
 
-            if cfg.optimizer == "lbfgs":
-                image = optimise_lbfgs(problem, image, per_level, on_step)
-            else:
-                image = optimise_adam(problem, image, per_level, cfg.learning_rate, on_step)
+            try:
+                if cfg.optimizer == "lbfgs":
+                    image = optimise_lbfgs(problem, image, per_level, on_step)
+                else:
+                    image = optimise_adam(problem, image, per_level, cfg.learning_rate, on_step)
+            except _LevelConverged as stop:
+                image = stop.image
     finally:
         bar.close()
     return finish(cfg, image), last
