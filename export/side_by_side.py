@@ -12,7 +12,7 @@ network was trained on, next to what the arbitrary-style model makes of it.
     python -m export.side_by_side --photo photo.jpg --paintings my_paintings/ --out any.png
 
 With --hd N one more column shows the multi-style model's pictures refined as the site's
-"Refine in HD" does (N iterations of the optimisation, training/gatys.py; about 80 s a
+"Refine in HD" does (N iterations of the optimisation, training/gatys.py; about 50 s a
 cell at 512 px here), the way to the shapes the fast network misses (docs/hd.md).
 
     python -m export.side_by_side --photo ../shared/data/content-test/chicago.jpg \
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=512, help="long side of every cell's image")
     p.add_argument("--hd", type=int, default=0, metavar="ITERATIONS",
                    help="add a column: the multi-style model's pictures refined in HD with this "
-                        "many iterations (needs --paintings; about 80 s a cell at 512 px)")
+                        "many iterations (needs --paintings; about 50 s a cell at 512 px)")
     p.add_argument("--out", type=Path, default=Path("side_by_side.png"))
     args = p.parse_args(argv)
     try:
