@@ -294,6 +294,34 @@ def test_a_bfloat16_loss_network_gives_the_float32_losses_to_a_percent():
         assert bf16 == pytest.approx(f32, rel=0.02)
 
 
+def test_the_half_size_style_term_adds_the_style_loss_of_the_halved_picture():
+    """--half-size-style-weight w adds w times the style loss of the picture averaged over
+    2x2 blocks against the painting's Grams at half size; the content is untouched."""
+    from training.fit import _build
+    from training.losses import style_loss
+    from training.model import LossConfig, _half_size, in_float32
+    from training.train import TrainConfig
+
+    rng = np.random.default_rng(0)
+    painting = rng.uniform(0, 255, (48, 48, 3)).astype(np.float32)
+    photos = rng.uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
+    losses, weights = {}, None
+    for half in (0.0, 0.5):
+        cfg = TrainConfig((), Path(), Path(), preset="tiny",
+                          losses=LossConfig(half_size_style_weight=half))
+        model, transformer = _build(cfg, [painting], mixed=False, xla=False)
+        weights = weights or transformer.get_weights()
+        transformer.set_weights(weights)
+        losses[half] = model.compute_losses(photos, training=False)
+    halved = in_float32(model.loss_network(_half_size(model(photos))))
+    grams = model._all_grams(model.loss_network, [np.asarray(_half_size(painting[None]))[0]],
+                             cfg.losses)
+    expected = style_loss(halved, grams, cfg.losses.style_layers)
+    assert float(losses[0.5]["content"]) == pytest.approx(float(losses[0.0]["content"]))
+    assert float(losses[0.5]["style"] - losses[0.0]["style"]) == pytest.approx(
+        0.5 * float(expected), rel=1e-4)
+
+
 def test_resume_continues_the_step_count(tmp_path, style_image, photo_dir, capsys):
     out = tmp_path / "run"
     assert _train(style_image, photo_dir, out, 5) == 0

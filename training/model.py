@@ -30,6 +30,10 @@ class LossConfig:
         "block4_conv1": 0.2, "block5_conv1": 1.0,
     })
     style_weight: float = 5.0
+    # The style term once more with the picture and the painting both at half size, times
+    # this: the same VGG layers then see shapes twice as large, as at Refine in HD's
+    # coarse level, which paints larger crests and swirls. 0 = off.
+    half_size_style_weight: float = 0.0
     tv_weight: float = 1e-5
     # Only for a run with an identity condition: pixel MSE (0..255) of its output to the
     # photo; about the size of the other terms, so that condition learns to give the photo.
@@ -45,6 +49,11 @@ def in_float32(features: dict) -> dict:
     the losses' sums (a Gram entry sums 65k products at 256 px, totals reach 1e5) overflow
     float16's 65504, so they are taken in float32."""
     return {name: ops.cast(value, "float32") for name, value in features.items()}
+
+
+def _half_size(images):
+    """[N,H,W,3] -> [N,H/2,W/2,3], each pixel the mean of a 2x2 block."""
+    return ops.average_pool(ops.convert_to_tensor(images, "float32"), 2, 2)
 
 
 class StyleTransferModel(keras.Model):
@@ -71,10 +80,10 @@ class StyleTransferModel(keras.Model):
         self.paintings = len(style_images)
         self.styles = self.paintings + int(identity)  # the transform net's conditions
         self.identity_only = identity_only
-        grams = [self._grams(loss_network, image, losses) for image in style_images]
-        # [styles, C, C] per layer: paintings of different sizes give Grams of one size.
-        self.style_grams = {layer: ops.concatenate([g[layer] for g in grams], axis=0)
-                            for layer in losses.style_layers}
+        self.style_grams = self._all_grams(loss_network, style_images, losses)
+        if losses.half_size_style_weight:
+            self.half_size_grams = self._all_grams(
+                loss_network, [_half_size(image[None])[0] for image in style_images], losses)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in LOSS_NAMES}
 
     @property
@@ -82,9 +91,14 @@ class StyleTransferModel(keras.Model):
         return list(self.trackers.values())
 
     @staticmethod
-    def _grams(loss_network, image, losses: LossConfig) -> dict:
-        features = in_float32(loss_network(ops.convert_to_tensor(image[None], "float32")))
-        return {layer: ops.stop_gradient(gram_matrix(features[layer]))
+    def _all_grams(loss_network, images: list, losses: LossConfig) -> dict:
+        """{layer: [paintings, C, C]}: paintings of different sizes give Grams of one size."""
+        grams = []
+        for image in images:
+            features = in_float32(loss_network(ops.convert_to_tensor(image[None], "float32")))
+            grams.append({layer: ops.stop_gradient(gram_matrix(features[layer]))
+                          for layer in losses.style_layers})
+        return {layer: ops.concatenate([g[layer] for g in grams], axis=0)
                 for layer in losses.style_layers}
 
     def call(self, images, style=0, training=False):
@@ -106,6 +120,10 @@ class StyleTransferModel(keras.Model):
         painting = ops.minimum(style, self.paintings - 1)
         grams = {layer: gram[painting][None] for layer, gram in self.style_grams.items()}
         style_term = style_loss(generated, grams, cfg.style_layers)
+        if cfg.half_size_style_weight:
+            grams = {layer: gram[painting][None] for layer, gram in self.half_size_grams.items()}
+            half = in_float32(self.loss_network(_half_size(stylized)))
+            style_term += cfg.half_size_style_weight * style_loss(half, grams, cfg.style_layers)
         tv = total_variation_loss(stylized)
         total = cfg.content_weight * content + cfg.tv_weight * tv
         if self.styles > self.paintings:  # the identity condition: the photo, no painting

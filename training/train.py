@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                    default=",".join(f"{k}:{v:g}" for k, v in dl.style_layers.items()),
                    help="VGG19 layers of the style loss with per-layer weights")
     p.add_argument("--style-weight", type=float, default=dl.style_weight)
+    p.add_argument("--half-size-style-weight", type=float, default=dl.half_size_style_weight,
+                   help="the style loss once more with picture and painting at half size, "
+                   "times this: larger shapes (as Refine in HD's coarse level); 0 = off")
     p.add_argument("--tv-weight", type=float, default=dl.tv_weight, help="total-variation weight")
     p.add_argument("--identity", action="store_true",
                    help="also learn a condition that gives back the photo, so that a style "
@@ -148,8 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    losses = LossConfig(args.content_layer, args.content_weight, args.style_layers,
-                        args.style_weight, args.tv_weight, args.identity_weight)
+    losses = LossConfig(
+        content_layer=args.content_layer, content_weight=args.content_weight,
+        style_layers=args.style_layers, style_weight=args.style_weight,
+        half_size_style_weight=args.half_size_style_weight, tv_weight=args.tv_weight,
+        identity_weight=args.identity_weight)
     return TrainConfig(
         styles=painting_files(args.style), content_dir=args.content_dir, out=args.out,
         preset=args.preset, identity=args.identity, identity_only=args.identity_only,
