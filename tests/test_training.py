@@ -458,7 +458,13 @@ def check_multi_style_signatures(version_dir, names):
     kept, painted = run([1], keep=True), run([1])
     yuv = lambda x: tf.image.rgb_to_yuv(x / 255.0).numpy()  # noqa: E731
     luminance = [yuv(x)[..., 0] for x in (kept, painted, photo.astype(np.float32))]
-    assert np.abs(yuv(kept)[..., 1:] - yuv(photo.astype(np.float32))[..., 1:]).max() < 0.02
+    # Where the painting's luminance pushed a channel past 0 or 255, clipping moves the
+    # chrominance too (a barely trained network paints such extremes); elsewhere only
+    # rounding to uint8 does.
+    inside = ((kept > 0) & (kept < 255)).all(axis=-1)
+    assert inside.mean() > 0.5
+    chroma_error = np.abs(yuv(kept)[..., 1:] - yuv(photo.astype(np.float32))[..., 1:]).max(-1)
+    assert chroma_error[inside].max() < 0.01
     # (Rounding and clipping back into RGB move a little of the luminance.)
     assert np.abs(luminance[0] - luminance[1]).mean() < 0.01 < np.abs(luminance[2] - luminance[1]).mean()
     for bad in ({"weights": [0]}, {"weights": [-1, 1]}, {"weights": [1], "strength": 1.5}):
