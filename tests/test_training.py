@@ -594,6 +594,41 @@ def test_tune_network_trains_the_transformer_and_ships_it_without_the_predictor(
     assert "tuned by this run" in entry["weights"] and entry["training"]["tune_network"]
 
 
+def test_start_from_adds_paintings_to_a_tuned_network(tmp_path, style_image, photo_dir, capsys):
+    from training.magenta_weights import adopt_tuned_network, start_painting_network
+    from training.run_dir import load_transformer
+
+    earlier = tmp_path / "earlier"
+    assert _train(style_image, photo_dir, earlier, 1, "--preset", "magenta", "--identity",
+                  "--tune-network") == 0
+    tuned, _ = load_transformer(earlier)
+    # The painting both runs share keeps its trained row; a new one starts from the predictor.
+    grown = build_transformer("magenta", styles=3, identity=True)
+    other = np.full((40, 40, 3), 30, np.float32)
+    start_painting_network(grown, [other, np.zeros((8, 8, 3), np.float32)])
+    predicted = grown.get_layer("painting_embeddings").table.get_weights()[0]
+    adopt_tuned_network(grown, earlier / "transformer.weights.h5", {1: 0})
+    rows = grown.get_layer("painting_embeddings").table.get_weights()[0]
+    np.testing.assert_array_equal(rows[0], predicted[0])
+    np.testing.assert_array_equal(rows[1], tuned.get_layer("painting_embeddings").table.get_weights()[0][0])
+    for a, b in zip(grown.get_layer("arbitrary_transformer").weights,
+                    tuned.get_layer("arbitrary_transformer").weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    # The command line: only with --tune-network, only from a run that tuned.
+    out = tmp_path / "more"
+    assert _train(style_image, photo_dir, out, 1, "--preset", "magenta", "--start-from",
+                  str(earlier)) == 2
+    assert "add --tune-network" in capsys.readouterr().err
+    untuned = tmp_path / "untuned"
+    assert _train(style_image, photo_dir, untuned, 1, "--preset", "magenta", "--identity") == 0
+    assert _train(style_image, photo_dir, out, 1, "--preset", "magenta", "--tune-network",
+                  "--start-from", str(untuned)) == 2
+    assert "no tuned transformer to start from" in capsys.readouterr().err
+    assert _train(style_image, photo_dir, out, 1, "--preset", "magenta", "--identity",
+                  "--tune-network", "--start-from", str(earlier)) == 0
+    assert json.loads((out / "run.json").read_text())["start_from"] == str(earlier)
+
+
 def test_a_magenta_run_exports_with_its_controls_in_bfloat16(painting_run, tmp_path, capsys):
     from export.export_run import main as export_main
 

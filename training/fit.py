@@ -12,9 +12,9 @@ from training.arbitrary_net import ARBITRARY_TRANSFORMER, PAINTING_PRESET
 from training.callbacks import Checkpointer, ProgressBar, StopAt, Summaries
 from training.data import content_dataset
 from training.dtype_policy import building_in
-from training.magenta_weights import start_painting_network
+from training.magenta_weights import adopt_tuned_network, start_painting_network
 from training.model import StyleTransferModel
-from training.run_dir import save_transformer, write_run_info
+from training.run_dir import save_transformer, tuned_network_of, write_run_info
 from training.transformer_net import build_transformer
 from training.vgg import build_loss_network
 
@@ -41,6 +41,10 @@ def _build(cfg, styles: list[np.ndarray], mixed: bool,
                                     identity=cfg.identity)
     if cfg.preset == PAINTING_PRESET:  # a resumed run's checkpoint then replaces the table
         start_painting_network(transformer, styles)
+        if cfg.start_from:
+            weights, earlier = tuned_network_of(cfg.start_from)
+            adopt_tuned_network(transformer, weights, {
+                row: earlier.index(p.name) for row, p in enumerate(cfg.styles) if p.name in earlier})
         transformer.get_layer(ARBITRARY_TRANSFORMER).trainable = cfg.tune_network
     # "float32" keeps the process's policy (mixed_float16 where --mixed-precision is on).
     precision = (building_in(cfg.loss_precision) if cfg.loss_precision != "float32"

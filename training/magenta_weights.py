@@ -207,19 +207,42 @@ def save_painting_network(model, path: Path) -> None:
                 f[f"{TRANSFORMER_KEY}/{weight.path}"] = weight.numpy()
 
 
+def _saved_table(f, path: Path) -> np.ndarray:
+    if TABLE_KEY not in f:
+        raise WeightsError(f"{path} holds no {TABLE_KEY}: not a painting network's table")
+    return f[TABLE_KEY][()]
+
+
+def _assign_tuned_transformer(model, f, path: Path) -> None:
+    for weight in _transformer_of(model).weights:
+        key = f"{TRANSFORMER_KEY}/{weight.path}"
+        if key not in f:
+            raise WeightsError(f"{path} holds no {key}: not a tuned transformer of this shape")
+        weight.assign(f[key][()])
+
+
 def load_painting_network(model, path: Path) -> None:
     """The published weights, then what save_painting_network wrote to `path`."""
     import h5py
 
     embeddings, _ = _load_published(model)
     with h5py.File(path, "r") as f:
-        if TABLE_KEY not in f:
-            raise WeightsError(f"{path} holds no {TABLE_KEY}: not a painting network's table")
-        embeddings.table.set_weights([f[TABLE_KEY][()]])
+        embeddings.table.set_weights([_saved_table(f, path)])
         if TRANSFORMER_KEY in f:
-            for weight in _transformer_of(model).weights:
-                key = f"{TRANSFORMER_KEY}/{weight.path}"
-                if key not in f:
-                    raise WeightsError(f"{path} holds no {key}: a tuned transformer of "
-                                       "another shape")
-                weight.assign(f[key][()])
+            _assign_tuned_transformer(model, f, path)
+
+
+def adopt_tuned_network(model, path: Path, rows: dict[int, int]) -> None:
+    """After start_painting_network: another run's tuned transformer (the file
+    save_painting_network wrote to `path`) and, for each row of this table -> row of that
+    one in `rows`, the embedding that run trained, so that a run with more paintings
+    starts where a run with fewer got to."""
+    import h5py
+
+    table = model.get_layer("painting_embeddings").table
+    with h5py.File(path, "r") as f:
+        _assign_tuned_transformer(model, f, path)
+        theirs, mine = _saved_table(f, path), table.get_weights()[0]
+    for row, their_row in rows.items():
+        mine[row] = theirs[their_row]
+    table.set_weights([mine])

