@@ -93,9 +93,8 @@ def arbitrary_painter(painting_files: dict[str, Path]) -> tuple[list[str], Paint
 
 def hd_painter(photo_file: Path, painting_files: dict[str, Path], start: Painter,
                iterations: int) -> Painter:
-    """Refine in HD as the site does it: from `start`'s picture of the same mix, with the
-    tool's loss defaults and levels, as the HD worker (hd/jobs.py; export may not import
-    hd), each level until it converges."""
+    """Refine in HD as the site does it (gatys.refine_config): from `start`'s picture of
+    the same mix, with the tool's loss defaults."""
     from serving.tf_env import local_precision
     from training import gatys
 
@@ -103,11 +102,10 @@ def hd_painter(photo_file: Path, painting_files: dict[str, Path], start: Painter
         with tempfile.TemporaryDirectory() as work:
             first = Path(work) / "start.png"
             Image.fromarray(start(photo, mix)).save(first)
-            cfg = gatys.GatysConfig(
+            cfg = gatys.refine_config(
                 photo=photo_file, styles=tuple((painting_files[n], w) for n, w in mix.items()),
                 out=Path(work) / "out.png", size=max(photo.shape[:2]), iterations=iterations,
-                init=str(first), precision=local_precision("auto"),
-                levels=gatys.REFINE_LEVELS, stop_when_converged=True)
+                init=str(first), precision=local_precision("auto"))
             return gatys.run(cfg)[0]
 
     return paint

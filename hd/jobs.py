@@ -157,10 +157,10 @@ class JobBoard:
         from training import gatys
         from training.model import LossConfig
 
-        cfg = gatys.GatysConfig(
+        cfg = gatys.refine_config(
+            self.cfg.levels,
             photo=photo, styles=tuple(paintings), out=Path(workdir.name) / "out.png", size=side,
             iterations=job.iterations, init=str(start), preserve_colors=preserve_colors,
-            levels=self.cfg.levels, stop_when_converged=True,
             losses=LossConfig(style_weight=self.cfg.style_weight),
             preview_every=self.cfg.preview_every, precision=self.cfg.vgg_precision())
         job.iterations = gatys.planned_steps(cfg)  # the levels share them equally

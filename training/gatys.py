@@ -62,6 +62,12 @@ class GatysConfig:
     precision: str = "float32"        # VGG19's arithmetic: float32 | bfloat16
 
 
+def refine_config(levels: int = REFINE_LEVELS, **settings) -> GatysConfig:
+    """How the site's Refine in HD solves (the HD worker, and make side-by-side HD=N, which
+    may not import it): coarse to fine, each level until it converges."""
+    return GatysConfig(levels=levels, stop_when_converged=True, **settings)
+
+
 def converged(losses: list[float]) -> bool:
     """The last 10 steps improved the loss by less than 1 %."""
     return len(losses) > 10 and losses[-1] > 0.99 * losses[-11]
