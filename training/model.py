@@ -125,12 +125,18 @@ class StyleTransferModel(keras.Model):
             half = in_float32(self.loss_network(_half_size(stylized)))
             style_term += cfg.half_size_style_weight * style_loss(half, grams, cfg.style_layers)
         tv = total_variation_loss(stylized)
-        total = cfg.content_weight * content + cfg.tv_weight * tv
-        if self.styles > self.paintings:  # the identity condition: the photo, no painting
+        total = cfg.content_weight * content
+        painted = cfg.style_weight * style_term + cfg.tv_weight * tv
+        if self.styles > self.paintings:
+            # The identity condition's target is the photo itself: no painting, and no TV.
+            # Per pixel TV pulls with tv_weight * 4 / (H W) whatever the error, the pixel
+            # loss with identity_weight * 2 * error / (3 H W): at the TV weights that keep
+            # paintings clean (500-3000) they balance 30-180 grey levels off the photo.
             identity = ops.cast(ops.equal(style, self.paintings), "float32")
             style_term = style_term * (1 - identity)
+            painted = painted * (1 - identity)
             total += identity * cfg.identity_weight * ops.mean(ops.square(stylized - photos))
-        total += cfg.style_weight * style_term
+        total += painted
         return {"loss": total, "content": content, "style": style_term, "tv": tv}
 
     def _report(self, losses: dict) -> dict:
