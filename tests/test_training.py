@@ -597,7 +597,12 @@ def test_tune_network_trains_the_transformer_and_ships_it_without_the_predictor(
 
 def test_start_from_adds_paintings_to_a_tuned_network(tmp_path, style_image, photo_dir, capsys):
     from training.magenta_weights import adopt_tuned_network, start_painting_network
-    from training.run_dir import load_transformer
+    from training.run_dir import load_transformer, shared_rows
+
+    # Rows follow the file names, and the identity row when both runs train one.
+    assert shared_rows(["b.jpg", "a.jpg", "c.jpg"], True,
+                       {"styles": ["a.jpg", "b.jpg"], "identity": True}) == {0: 1, 1: 0, 3: 2}
+    assert shared_rows(["a.jpg"], True, {"style": "a.jpg", "identity": False}) == {0: 0}
 
     earlier = tmp_path / "earlier"
     assert _train(style_image, photo_dir, earlier, 1, "--preset", "magenta", "--identity",

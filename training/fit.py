@@ -14,7 +14,7 @@ from training.data import content_dataset
 from training.dtype_policy import building_in
 from training.magenta_weights import adopt_tuned_network, start_painting_network
 from training.model import StyleTransferModel
-from training.run_dir import save_transformer, tuned_network_of, write_run_info
+from training.run_dir import save_transformer, shared_rows, tuned_network_of, write_run_info
 from training.transformer_net import build_transformer
 from training.vgg import build_loss_network
 
@@ -43,8 +43,8 @@ def _build(cfg, styles: list[np.ndarray], mixed: bool,
         start_painting_network(transformer, styles)
         if cfg.start_from:
             weights, earlier = tuned_network_of(cfg.start_from)
-            adopt_tuned_network(transformer, weights, {
-                row: earlier.index(p.name) for row, p in enumerate(cfg.styles) if p.name in earlier})
+            adopt_tuned_network(transformer, weights, shared_rows(
+                [p.name for p in cfg.styles], cfg.identity, earlier))
         transformer.get_layer(ARBITRARY_TRANSFORMER).trainable = cfg.tune_network
     # "float32" keeps the process's policy (mixed_float16 where --mixed-precision is on).
     precision = (building_in(cfg.loss_precision) if cfg.loss_precision != "float32"

@@ -69,8 +69,8 @@ def load_transformer(run_dir: Path) -> tuple[keras.Model, dict]:
     return model, info
 
 
-def tuned_network_of(run_dir: Path) -> tuple[Path, list[str]]:
-    """The weights file and painting file names of a run that tuned the painting preset's
+def tuned_network_of(run_dir: Path) -> tuple[Path, dict]:
+    """The weights file and run info of a run that tuned the painting preset's
     transformer: what `train --start-from` begins with."""
     info = read_run_info(run_dir)
     if info.get("preset") != PAINTING_PRESET or not info.get("tune_network"):
@@ -79,7 +79,17 @@ def tuned_network_of(run_dir: Path) -> tuple[Path, list[str]]:
     weights = Path(run_dir) / WEIGHTS_FILE
     if not weights.is_file():
         raise RunDirError(f"{run_dir} has no trained weights yet ({WEIGHTS_FILE} is missing)")
-    return weights, info.get("styles") or [info.get("style")]
+    return weights, info
+
+
+def shared_rows(paintings: list[str], identity: bool, earlier: dict) -> dict[int, int]:
+    """Row of a new run's table -> row of an earlier run's (its run info), for the
+    paintings (file names) both have, and the identity condition when both train one."""
+    theirs = earlier.get("styles") or [earlier.get("style")]
+    rows = {row: theirs.index(name) for row, name in enumerate(paintings) if name in theirs}
+    if identity and earlier.get("identity"):
+        rows[len(paintings)] = len(theirs)
+    return rows
 
 
 def save_transformer(model, preset: str, run_dir: Path) -> None:

@@ -132,9 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "transformer, 0.7 MB; docs/training.md)")
     p.add_argument("--start-from", type=Path, default=None, metavar="RUN",
                    help="with --tune-network: start from the transformer that run directory "
-                   "tuned, and from its embeddings of the paintings both runs share (the "
-                   "others start from the style predictor's): add paintings to a tuned "
-                   "network; ignored once this run has a checkpoint")
+                   "tuned, and from its embeddings of the paintings both runs share and of "
+                   "the identity condition (the others start from the style predictor's): "
+                   "add paintings to a tuned network, or go on from a run's weights alone; "
+                   "ignored once this run has a checkpoint")
     p.add_argument("--identity-weight", type=float, default=dl.identity_weight,
                    help="weight of the identity condition's pixel loss")
     p.add_argument("--vgg-weights", default=d.vgg_weights,
