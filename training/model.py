@@ -34,9 +34,9 @@ class LossConfig:
     # this: the same VGG layers then see shapes twice as large, as at Refine in HD's
     # coarse level, which paints larger crests and swirls. 0 = off.
     half_size_style_weight: float = 0.0
-    # Off: at these weights a total-variation weight below ~100 is under 1e-6 of the loss
-    # (the old default, 1e-5, changed nothing). Networks tuned whole need 500-3000 against
-    # the dot lattice of their upsamplings (docs/training.md, "Tuning the whole network").
+    # Off (the old default, 1e-5, was about 1e-9 of the loss and changed nothing).
+    # Networks tuned whole need 500-3000 against the dot lattice of their upsamplings
+    # (docs/training.md, "Tuning the whole network").
     tv_weight: float = 0.0
     # Only for a run with an identity condition: pixel MSE (0..255) of its output to the
     # photo; about the size of the other terms, so that condition learns to give the photo.
