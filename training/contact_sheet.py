@@ -24,11 +24,11 @@ def _columns(model_dir: Path, style_images: Path, photos: list[np.ndarray]):
     bundled model: one column for a single-style model, one per painting for a
     multi-style one."""
     from training.model import LossConfig, StyleTransferModel
-    from training.run_dir import load_transformer
+    from training.run_dir import load_transformer, painting_names
     from training.vgg import build_loss_network
 
     transformer, info = load_transformer(model_dir)
-    files = info.get("styles") or [info["style"]]
+    files = painting_names(info)
     losses = LossConfig(**info["losses"])
     paintings = [load_rgb(style_images / f, long_side=info["style_size"]).astype(np.float32)
                  for f in files]

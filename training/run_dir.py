@@ -47,10 +47,16 @@ def write_run_info(run_dir: Path, info: dict) -> None:
     os.replace(tmp, path)
 
 
+def painting_names(info: dict) -> list[str]:
+    """The file names of a run's paintings, in the order of its conditions (a single-style
+    run records `style`, a multi-style one `styles`)."""
+    return info.get("styles") or [info.get("style")]
+
+
 def conditions(info: dict) -> int:
     """How many conditions (paintings, plus the identity one if trained) a run's network
     has; 1 is the plain single-style network."""
-    return len(info.get("styles") or [info.get("style")]) + int(bool(info.get("identity")))
+    return len(painting_names(info)) + int(bool(info.get("identity")))
 
 
 def load_transformer(run_dir: Path) -> tuple[keras.Model, dict]:
@@ -85,7 +91,7 @@ def tuned_network_of(run_dir: Path) -> tuple[Path, dict]:
 def shared_rows(paintings: list[str], identity: bool, earlier: dict) -> dict[int, int]:
     """Row of a new run's table -> row of an earlier run's (its run info), for the
     paintings (file names) both have, and the identity condition when both train one."""
-    theirs = earlier.get("styles") or [earlier.get("style")]
+    theirs = painting_names(earlier)
     rows = {row: theirs.index(name) for row, name in enumerate(paintings) if name in theirs}
     if identity and earlier.get("identity"):
         rows[len(paintings)] = len(theirs)

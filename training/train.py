@@ -17,7 +17,7 @@ from pathlib import Path
 
 from training.data import IMAGE_SUFFIXES, DataError, find_content_images, load_rgb
 from training.model import LossConfig
-from training.run_dir import RunDirError, read_run_info, tuned_network_of
+from training.run_dir import RunDirError, painting_names, read_run_info, tuned_network_of
 from training.transformer_net import PAINTING_PRESET, preset_names
 from training.vgg_weights import WeightsError
 
@@ -197,9 +197,8 @@ def check_resumable(cfg: TrainConfig) -> None:
     if not (cfg.out / "run.json").exists():
         return
     before = read_run_info(cfg.out)
-    earlier_styles = before.get("styles") or [before.get("style")]
     for key, was, now in (("preset", before.get("preset"), cfg.preset),
-                          ("paintings", earlier_styles, [p.name for p in cfg.styles]),
+                          ("paintings", painting_names(before), [p.name for p in cfg.styles]),
                           ("identity", bool(before.get("identity")), cfg.identity),
                           ("tune_network", bool(before.get("tune_network")), cfg.tune_network)):
         if was != now:
