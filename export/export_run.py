@@ -54,7 +54,8 @@ def metadata(name: str, version: int, info: dict, precision: str) -> dict:
         "preset": info.get("preset"), "steps": info.get("step"),
         "final_losses": info.get("final_losses"),
         "training": {k: info.get(k) for k in ("image_size", "batch_size", "style_size",
-                                              "learning_rate", "losses", "vgg_weights")},
+                                              "painting_sizes", "learning_rate", "losses",
+                                              "vgg_weights")},
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "source_commit": source_commit(),
     }

@@ -369,7 +369,8 @@ def test_unreadable_style_is_a_clear_error(tmp_path, photo_dir, capsys):
     assert "cannot read image" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("flag", [["--steps", "0"], ["--preset", "huge"], ["--style-layers", "a:x"]])
+@pytest.mark.parametrize("flag", [["--steps", "0"], ["--preset", "huge"], ["--style-layers", "a:x"],
+                                  ["--painting-sizes", "a=0"], ["--painting-sizes", "a:512"]])
 def test_bad_flags_exit_non_zero(flag, tmp_path, style_image, photo_dir):
     with pytest.raises(SystemExit) as exc:
         main(["--style", str(style_image), "--content-dir", str(photo_dir),
@@ -384,6 +385,26 @@ def test_help_explains_every_option(capsys):
     for option in ("--style", "--content-dir", "--steps", "--minutes", "--vgg-weights",
                    "--tv-weight", "--checkpoint-every"):
         assert option in out
+
+
+def test_painting_sizes_scale_some_paintings_otherwise_than_style_size(
+        tmp_path, photo_dir, monkeypatch, capsys):
+    paintings = tmp_path / "paintings"
+    for name in ("a.png", "b.png"):
+        write_image(paintings / name, size=(120, 60))
+    given = {}
+    monkeypatch.setattr("training.fit.fit", lambda cfg, styles, photos, preview, info:
+                        given.update(shapes=[s.shape for s in styles], info=info))
+    args = ["--style", str(paintings), "--content-dir", str(photo_dir), "--style-size", "64",
+            "--image-size", "32"]
+    assert main([*args, "--out", str(tmp_path / "run"), "--painting-sizes", "b=96"]) == 0
+    assert given["shapes"] == [(32, 64, 3), (48, 96, 3)]
+    assert given["info"]["painting_sizes"] == {"b": 96}
+    from training.run_dir import painting_sizes
+
+    assert painting_sizes(given["info"]) == [64, 96]
+    assert main([*args, "--out", str(tmp_path / "run2"), "--painting-sizes", "c=96"]) == 2
+    assert "--painting-sizes names c, not among the paintings: a, b" in capsys.readouterr().err
 
 
 def test_several_paintings_train_one_multi_style_network(tmp_path, photo_dir, capsys):

@@ -24,14 +24,14 @@ def _columns(model_dir: Path, style_images: Path, photos: list[np.ndarray]):
     bundled model: one column for a single-style model, one per painting for a
     multi-style one."""
     from training.model import LossConfig, StyleTransferModel
-    from training.run_dir import load_transformer, painting_names
+    from training.run_dir import load_transformer, painting_names, painting_sizes
     from training.vgg import build_loss_network
 
     transformer, info = load_transformer(model_dir)
     files = painting_names(info)
     losses = LossConfig(**info["losses"])
-    paintings = [load_rgb(style_images / f, long_side=info["style_size"]).astype(np.float32)
-                 for f in files]
+    paintings = [load_rgb(style_images / f, long_side=size).astype(np.float32)
+                 for f, size in zip(files, painting_sizes(info), strict=True)]
     model = StyleTransferModel(transformer, build_loss_network(losses.vgg_layers), paintings,
                                losses, identity=bool(info.get("identity")))
     columns = []

@@ -53,6 +53,14 @@ def painting_names(info: dict) -> list[str]:
     return info.get("styles") or [info.get("style")]
 
 
+def painting_sizes(info: dict) -> list[int]:
+    """The long side each of a run's paintings is scaled to for its Gram matrices, in the
+    order of painting_names: `painting_sizes` (by file stem) where the run set one, else
+    `style_size`."""
+    own = info.get("painting_sizes") or {}
+    return [own.get(Path(name).stem, info["style_size"]) for name in painting_names(info)]
+
+
 def conditions(info: dict) -> int:
     """How many conditions (paintings, plus the identity one if trained) a run's network
     has; 1 is the plain single-style network."""

