@@ -39,9 +39,10 @@ class TrainConfig:
     image_size: int = 256
     batch_size: int = 2
     style_size: int = 512
-    # Long sides for some paintings (by file stem) instead of style_size: a painting's
-    # shapes come out at about its own scale, and Kandinsky's patches and Hokusai's crests
-    # are larger in Johnson et al.'s outputs than at the 256 px Van Gogh's stars want.
+    # Long sides (by file stem) for paintings whose shapes should come out at another scale
+    # than style_size gives: a network paints a painting's shapes at about their size in
+    # the painting as scaled here (Kandinsky's patches want 512 px where Van Gogh's stars
+    # want 256-384: docs/training.md).
     painting_sizes: dict[str, int] = field(default_factory=dict)
     learning_rate: float = 1e-3
     losses: LossConfig = LossConfig()
