@@ -202,8 +202,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         steps=args.steps, minutes=args.minutes, image_size=args.image_size,
         batch_size=args.batch_size, style_size=args.style_size,
         painting_sizes=args.painting_sizes, learning_rate=args.learning_rate, losses=losses,
-        vgg_weights=args.vgg_weights,
-        vgg_sha256=args.vgg_sha256, checkpoint_every=args.checkpoint_every,
+        vgg_weights=args.vgg_weights, vgg_sha256=args.vgg_sha256,
+        checkpoint_every=args.checkpoint_every,
         preview_every=args.preview_every, log_every=args.log_every,
         preview_image=args.preview_image, seed=args.seed,
         mixed_precision=args.mixed_precision, xla=args.xla, loss_precision=args.loss_precision)
