@@ -46,12 +46,14 @@ def source_commit() -> str:
 
 
 def metadata(name: str, version: int, info: dict, precision: str) -> dict:
+    from training.run_dir import total_steps
+
     return {
         "model": name, "version": version, "precision": precision, "style": info.get("style"),
         # A multi-style model's paintings, in the order of its style_weights input.
         "styles": info.get("styles") if len(info.get("styles") or []) > 1 else None,
         "identity": bool(info.get("identity")),
-        "preset": info.get("preset"), "steps": info.get("step"),
+        "preset": info.get("preset"), "steps": total_steps(info),
         "final_losses": info.get("final_losses"),
         "training": {k: info.get(k) for k in ("image_size", "batch_size", "style_size",
                                               "painting_sizes", "learning_rate", "losses",

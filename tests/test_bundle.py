@@ -1,4 +1,5 @@
 import json
+import shutil
 
 from training.bundle_style import main as bundle_main
 
@@ -28,3 +29,12 @@ def test_a_multi_style_run_is_bundled_first_as_the_default(tmp_path, trained_run
 
     catalogue = load_catalogue(styles / "catalogue.json")
     assert catalogue.multi_style == ("masters",) and list(catalogue.single_style) == ["alpha"]
+
+
+def test_bundle_counts_the_steps_of_the_runs_it_started_from(tmp_path, trained_run):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    info = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**info, "steps_before": 90}))
+    assert bundle_main([str(run), "--name", "beta", "--styles", str(tmp_path / "styles")]) == 0
+    assert json.loads((tmp_path / "styles" / "catalogue.json").read_text())["styles"][0]["steps"] == 100

@@ -618,7 +618,7 @@ def test_tune_network_trains_the_transformer_and_ships_it_without_the_predictor(
 
 def test_start_from_adds_paintings_to_a_tuned_network(tmp_path, style_image, photo_dir, capsys):
     from training.magenta_weights import adopt_tuned_network, start_painting_network
-    from training.run_dir import load_transformer, shared_rows
+    from training.run_dir import load_transformer, shared_rows, total_steps
 
     # Rows follow the file names, and the identity row when both runs train one.
     assert shared_rows(["b.jpg", "a.jpg", "c.jpg"], True,
@@ -653,7 +653,15 @@ def test_start_from_adds_paintings_to_a_tuned_network(tmp_path, style_image, pho
     assert "no tuned transformer to start from" in capsys.readouterr().err
     assert _train(style_image, photo_dir, out, 1, "--preset", "magenta", "--identity",
                   "--tune-network", "--start-from", str(earlier)) == 0
-    assert json.loads((out / "run.json").read_text())["start_from"] == str(earlier)
+    info = json.loads((out / "run.json").read_text())
+    assert info["start_from"] == str(earlier) and (info["step"], info["steps_before"]) == (1, 1)
+    # Resumed after the run it started from went on, it keeps the count it started with.
+    earlier_info = json.loads((earlier / "run.json").read_text())
+    (earlier / "run.json").write_text(json.dumps({**earlier_info, "step": 5}))
+    assert _train(style_image, photo_dir, out, 2, "--preset", "magenta", "--identity",
+                  "--tune-network", "--start-from", str(earlier)) == 0
+    info = json.loads((out / "run.json").read_text())
+    assert (info["step"], info["steps_before"], total_steps(info)) == (2, 1, 3)
 
 
 def test_a_magenta_run_exports_with_its_controls_in_bfloat16(painting_run, tmp_path, capsys):

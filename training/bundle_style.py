@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from training.arbitrary_net import PAINTING_PRESET
-from training.run_dir import RUN_FILE, WEIGHTS_FILE, RunDirError, read_run_info
+from training.run_dir import RUN_FILE, WEIGHTS_FILE, RunDirError, read_run_info, total_steps
 
 TRAINING_KEYS = ("preset", "image_size", "batch_size", "style_size", "painting_sizes",
                  "learning_rate", "losses", "vgg_weights", "identity_only", "tune_network")
@@ -34,7 +34,7 @@ def catalogue_entry(name: str, info: dict, previous: dict, painting: dict) -> di
     if len(info.get("styles") or []) > 1:
         entry.update(multi_style=True, paintings=[Path(s).stem for s in info["styles"]],
                      identity=bool(info.get("identity")))
-    entry.update(steps=info["step"], final_losses=info.get("final_losses"),
+    entry.update(steps=total_steps(info), final_losses=info.get("final_losses"),
                  training={k: info.get(k) for k in TRAINING_KEYS if k in info},
                  trained_on="content-train photos (BSDS500, SUN, Urban100, ImageNet samples): "
                             "research licence; see styles/README.md")
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     except (RunDirError, OSError, KeyError, json.JSONDecodeError) as e:
         print(f"bundle: error: {e}", file=sys.stderr)
         return 1
-    print(f"bundle: {args.name} -> {target} (step {read_run_info(target)['step']})")
+    print(f"bundle: {args.name} -> {target} (step {total_steps(read_run_info(target))})")
     return 0
 
 

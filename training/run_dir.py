@@ -61,6 +61,12 @@ def painting_sizes(info: dict) -> list[int]:
     return [own.get(Path(name).stem, info["style_size"]) for name in painting_names(info)]
 
 
+def total_steps(info: dict) -> int:
+    """A run's steps, counting those of the runs it started from (`--start-from`), which
+    run.json records as `steps_before`."""
+    return info.get("step", 0) + info.get("steps_before", 0)
+
+
 def conditions(info: dict) -> int:
     """How many conditions (paintings, plus the identity one if trained) a run's network
     has; 1 is the plain single-style network."""

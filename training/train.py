@@ -22,6 +22,7 @@ from training.run_dir import (
     painting_names,
     painting_sizes,
     read_run_info,
+    total_steps,
     tuned_network_of,
 )
 from training.transformer_net import PAINTING_PRESET, preset_names
@@ -235,17 +236,19 @@ def check_resumable(cfg: TrainConfig) -> None:
 
 
 def run_info(cfg: TrainConfig) -> dict:
-    """What run.json records; `created` is kept from the run's first start."""
-    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    """What run.json records; `created` and `steps_before` (the steps of the run it started
+    from, which may since have gone on) are kept from the run's first start."""
+    first = {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+             "steps_before": total_steps(read_run_info(cfg.start_from)) if cfg.start_from else 0}
     if (cfg.out / "run.json").exists():
-        created = read_run_info(cfg.out).get("created", created)
+        before = read_run_info(cfg.out)
+        first = {key: before.get(key, value) for key, value in first.items()}
     info = asdict(cfg)
     names = [p.name for p in cfg.styles]
     info.update(style=names[0] if len(names) == 1 else None, styles=names,
                 content_dir=str(cfg.content_dir), out=str(cfg.out),
                 preview_image=str(cfg.preview_image) if cfg.preview_image else None,
-                start_from=str(cfg.start_from) if cfg.start_from else None,
-                created=created)
+                start_from=str(cfg.start_from) if cfg.start_from else None, **first)
     return info
 
 
