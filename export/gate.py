@@ -26,6 +26,7 @@ from serving.contract import (
     SIGNATURE_STYLE_NAMES,
 )
 from serving.samples import sample_jpeg
+from training.arbitrary_net import PREDICTOR_SIZE
 
 # How far an export may be from the trained float32 network on the gate's input, in grey
 # levels, by served precision. Measured on it with the four bundled styles: float16 at most
@@ -102,7 +103,7 @@ def check_arbitrary(path: Path, predictor: keras.Model, transformer: keras.Model
     missing = {SIGNATURE_ENCODED, SIGNATURE_PIXELS, SIGNATURE_EMBED} - set(loaded.signatures)
     if missing:
         raise GateError(f"signatures missing from the SavedModel: {sorted(missing)}")
-    painting = gate_input(side=predictor.input.shape[1])[:, :, :-4]  # square: no crop
+    painting = gate_input(side=PREDICTOR_SIZE)[:, :, :-4]  # square: no crop
     encoded = tf.io.encode_png(painting[0])
     embedding = loaded.signatures[SIGNATURE_EMBED](**{INPUT_PAINTINGS: tf.stack([encoded])})[
         OUTPUT_EMBEDDINGS].numpy()

@@ -173,7 +173,6 @@ class ArbitraryStylizer(tf.Module):
     def __init__(self, predictor: keras.Model, transformer: keras.Model):
         super().__init__(name="arbitrary_stylizer")
         self.predictor, self.transformer = predictor, transformer
-        self.side = int(predictor.input.shape[1])
         controls = [tf.TensorSpec([None, EMBEDDING_SIZE], tf.float32, name=INPUT_EMBEDDINGS),
                     _STRENGTH, _PRESERVE_COLORS]
         self.stylize_pixels = tf.function(self._pixels, input_signature=[_PIXELS, *controls])
@@ -183,7 +182,7 @@ class ArbitraryStylizer(tf.Module):
 
     def embedding(self, pixels):
         """float 0..255 [N, H, W, 3] -> [N, 100]: the centre square at the predictor's size."""
-        return self.predictor(predictor_input(pixels, self.side), training=False)
+        return self.predictor(predictor_input(pixels), training=False)
 
     def _embed(self, paintings):
         def one(encoded):

@@ -558,6 +558,22 @@ def test_the_magenta_identity_is_the_photos_own_embedding_and_any_size_paints(pa
     assert np.abs(halfway - 0.5 * (own + painting)).mean() > 1
 
 
+def test_the_photos_own_embedding_comes_from_its_smaller_square(painting_run):
+    from training.arbitrary_net import PHOTO_EMBEDDING_SIZE, PREDICTOR_SIZE, predictor_input
+    from training.run_dir import load_transformer
+
+    embeddings = load_transformer(painting_run)[0].get_layer("painting_embeddings")
+    photo = np.random.default_rng(3).uniform(0, 255, (1, 300, 400, 3)).astype(np.float32)
+    own = np.asarray(embeddings([photo, np.array([[0, 0, 1]], np.float32)]))
+    own -= embeddings.table.get_weights()[0][-1]
+
+    def predicted(side):
+        return np.asarray(embeddings.predictor(predictor_input(photo, side)))
+
+    np.testing.assert_allclose(own, predicted(PHOTO_EMBEDDING_SIZE), atol=1e-4)
+    assert np.abs(own - predicted(PREDICTOR_SIZE)).max() > 1e-2
+
+
 def test_the_magenta_preset_needs_several_conditions(tmp_path, style_image, photo_dir, capsys):
     assert _train(style_image, photo_dir, tmp_path / "run", 1, "--preset", "magenta") == 2
     assert "two or more paintings, or one with --identity" in capsys.readouterr().err

@@ -6,9 +6,9 @@ form of Magenta's TF Hub release: a style predictor that turns any painting into
 We do not train them (that takes ~80k paintings and GPU-days): training/magenta_weights.py
 loads the published weights into them. Both take and give pixels in 0..1.
 
-- `build_style_predictor()`: Keras' MobileNetV2 body (the published predictor is
-  MobileNetV2, its batch norms folded into biases) on a 256 x 256 painting, global average
-  pooling, and a linear bottleneck to the embedding.
+- `build_style_predictor()`: Keras' MobileNetV2 body with the published predictor's
+  biases in place of its batch norms (they were folded into them) on a 256 x 256
+  painting, global average pooling, and a linear bottleneck to the embedding.
 - `build_arbitrary_transformer()`: three convolutions down (9x9, 3x3/2, 3x3/2, no
   normalization), five residual blocks and three convolutions up (nearest upsampling),
   every one of those normalized by `StyleNorm`: instance norm whose scale and shift come
@@ -41,7 +41,11 @@ ARBITRARY_TRANSFORMER = "arbitrary_transformer"
 EMBEDDING = 100
 TRANSFORMER_CHANNELS = (8, 16, 32)
 RESIDUAL_BLOCKS = 5
-PREDICTOR_SIZE = 256
+PREDICTOR_SIZE = 256  # a painting's embedding: as the published predictor was fed
+# The photo's own embedding (the identity condition, strength < 1) runs on every request:
+# from a 192 px square it takes 0.7x the predictor's time of 256 px, and changes a picture
+# at strength 0.7 by 2 grey levels on average (docs/benchmarks.md, "the multi-style model").
+PHOTO_EMBEDDING_SIZE = 192
 
 
 class StyleNorm(layers.Layer):
@@ -150,12 +154,31 @@ def build_arbitrary_transformer(dtype_policy: str = "float32") -> keras.Model:
 
 
 def build_style_predictor() -> keras.Model:
-    painting = keras.Input((PREDICTOR_SIZE, PREDICTOR_SIZE, 3), name="painting")
-    body = keras.applications.MobileNetV2(input_tensor=painting, include_top=False,
-                                          weights=None, alpha=1.0)
+    """Keras' MobileNetV2 as published: each convolution with its bias, no batch norms
+    (Keras' body puts one after every bias-free convolution; carrying the published
+    biases in them made every request at strength < 1 ~15 ms slower on an AVX2 CPU).
+    Any square side: paintings at PREDICTOR_SIZE, the photo at PHOTO_EMBEDDING_SIZE."""
+    painting = keras.Input((None, None, 3), name="painting")
+    body = keras.models.clone_model(
+        keras.applications.MobileNetV2(input_tensor=painting, include_top=False,
+                                       weights=None, alpha=1.0),
+        clone_function=_with_bias, call_function=_skipping_batch_norms)
     pooled = layers.GlobalAveragePooling2D(name="bottleneck_mean")(body.output)
     embedding = layers.Dense(EMBEDDING, name="bottleneck")(pooled)
-    return keras.Model(painting, embedding, name="style_predictor")
+    return keras.Model(body.inputs[0], embedding, name="style_predictor")
+
+
+def _with_bias(layer):
+    config = layer.get_config()
+    if isinstance(layer, (layers.Conv2D, layers.DepthwiseConv2D)):
+        config["use_bias"] = True
+    return layer.__class__.from_config(config)
+
+
+def _skipping_batch_norms(layer, *args, **kwargs):
+    if isinstance(layer, layers.BatchNormalization):
+        return args[0]
+    return layer(*args, **kwargs)
 
 
 def predictor_input(pixels, side: int = PREDICTOR_SIZE):
@@ -172,9 +195,9 @@ class PaintingEmbeddings(layers.Layer):
     """Style weights [N, conditions] -> embeddings [N, 100]: the weighted sum of the table's
     rows, one per condition, so a mix of paintings mixes their scales and shifts (every
     StyleNorm is affine in the embedding). With `identity` the last condition is the
-    photo's own embedding (the predictor run on it; Ghiasi et al.'s strength) plus its
-    row, which training refines to give back the photo; the predictor runs only when a
-    request asks for that condition."""
+    photo's own embedding (the predictor run on it at PHOTO_EMBEDDING_SIZE; Ghiasi et
+    al.'s strength) plus its row, which training refines to give back the photo; the
+    predictor runs only when a request asks for that condition."""
 
     def __init__(self, conditions: int, identity: bool, **kwargs):
         super().__init__(**kwargs)
@@ -199,8 +222,8 @@ class PaintingEmbeddings(layers.Layer):
         own = ops.cast(weights[:, -1:], "float32")
         return embedding + ops.cond(
             ops.any(own > 0),
-            lambda: own * self.predictor(predictor_input(ops.cast(image, "float32")),
-                                         training=False),
+            lambda: own * self.predictor(
+                predictor_input(ops.cast(image, "float32"), PHOTO_EMBEDDING_SIZE), training=False),
             lambda: ops.zeros_like(embedding))
 
     def get_config(self):

@@ -127,29 +127,15 @@ def _predictor_names() -> dict[str, str]:
 
 def load_predictor(model) -> None:
     """Sets build_style_predictor()'s weights from arbitrary_predict.onnx: each conv gets
-    the published kernel; the batch norm after it becomes `+ bias` (scale 1, mean 0,
-    variance 1 - epsilon)."""
+    the published kernel and bias (its batch norm folded in)."""
     graph = read_graph("arbitrary_predict.onnx")
     for layer, node in _predictor_names().items():
         kernel, bias = _conv(graph, node)
-        conv = model.get_layer(layer)
         if "depthwise" in layer:  # published [C, 1, kh, kw] -> Keras [kh, kw, C, 1]
             kernel = kernel.transpose(0, 1, 3, 2)
-        conv.set_weights([kernel])
-        norm = _batch_norm_after(model, layer)
-        norm.set_weights([np.ones_like(bias), bias, np.zeros_like(bias),
-                          np.full_like(bias, 1.0 - norm.epsilon)])
+        model.get_layer(layer).set_weights([kernel, bias])
     model.get_layer("bottleneck").set_weights(
         _dense(graph, "mobilenet_conv/Conv/BiasAdd_int8_prequant"))
-
-
-def _batch_norm_after(model, layer: str):
-    for name in (f"{layer}_BN", f"bn_{layer}", f"{layer}_bn"):
-        try:
-            return model.get_layer(name)
-        except ValueError:
-            continue
-    raise WeightsError(f"no batch norm after {layer}")
 
 
 def _transformer_of(model):
