@@ -238,6 +238,25 @@ def test_bundled_weights_load_into_the_network():
         load_transformer(run)
 
 
+def test_a_warmup_raises_the_rate_from_zero_over_its_steps(tmp_path, style_image, photo_dir,
+                                                           capsys):
+    from training.fit import learning_rate_of
+    from training.train import build_parser, config_from_args
+
+    def config(*extra):
+        return config_from_args(build_parser().parse_args(
+            ["--style", str(style_image), "--content-dir", str(photo_dir),
+             "--out", str(tmp_path / "run"), "--learning-rate", "0.002", *extra]))
+
+    rate = learning_rate_of(config("--warmup-steps", "100"))
+    assert [float(rate(step)) for step in (0, 50, 100, 5000)] == pytest.approx(
+        [0, 0.001, 0.002, 0.002])
+    assert learning_rate_of(config()) == 0.002  # no warm-up: a constant rate
+    with pytest.raises(SystemExit):
+        config("--warmup-steps", "-1")
+    assert "must be 0 or more" in capsys.readouterr().err
+
+
 def test_training_lowers_the_loss_and_writes_a_run(tmp_path, style_image, photo_dir):
     out = tmp_path / "run"
     assert _train(style_image, photo_dir, out, 40, "--learning-rate", "0.01") == 0
@@ -328,6 +347,18 @@ def test_resume_continues_the_step_count(tmp_path, style_image, photo_dir, capsy
     assert _train(style_image, photo_dir, out, 8) == 0
     assert "resuming at step 5" in capsys.readouterr().out
     assert json.loads((out / "run.json").read_text())["step"] == 8
+
+
+def test_a_checkpoint_of_another_network_is_refused_with_a_way_on(
+        tmp_path, style_image, photo_dir, capsys):
+    out = tmp_path / "run"
+    assert _train(style_image, photo_dir, out, 2) == 0
+    # What an earlier version's checkpoint of a changed network looks like to this one.
+    other = tf.train.Checkpoint(transformer=build_transformer("fast"))
+    tf.train.CheckpointManager(other, out / "checkpoints", 2).save(checkpoint_number=3)
+    assert _train(style_image, photo_dir, out, 4) == 2
+    err = capsys.readouterr().err
+    assert "does not fit this network" in err and f"--start-from {out}" in err
 
 
 def test_resume_with_another_preset_is_refused(tmp_path, style_image, photo_dir, capsys):

@@ -14,7 +14,13 @@ from training.data import content_dataset
 from training.dtype_policy import building_in
 from training.magenta_weights import adopt_tuned_network, start_painting_network
 from training.model import StyleTransferModel
-from training.run_dir import save_transformer, shared_rows, tuned_network_of, write_run_info
+from training.run_dir import (
+    RunDirError,
+    save_transformer,
+    shared_rows,
+    tuned_network_of,
+    write_run_info,
+)
 from training.transformer_net import build_transformer
 from training.vgg import build_loss_network
 
@@ -54,13 +60,23 @@ def _build(cfg, styles: list[np.ndarray], mixed: bool,
     model = StyleTransferModel(transformer, loss_network, [s.astype(np.float32) for s in styles],
                                cfg.losses, identity=cfg.identity,
                                identity_only=cfg.identity_only)
-    optimizer = keras.optimizers.Adam(cfg.learning_rate)
+    optimizer = keras.optimizers.Adam(learning_rate_of(cfg))
     if mixed:
         optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
     model.compile(optimizer=optimizer, jit_compile=xla)
     # Optimizer slots must exist before a checkpoint can be restored into them.
     optimizer.build(transformer.trainable_variables)
     return model, transformer
+
+
+def learning_rate_of(cfg):
+    """The rate, reached linearly over cfg.warmup_steps. Keras has no plain warm-up
+    schedule: CosineDecay with alpha 1 decays to where it starts, so it only warms up."""
+    if not cfg.warmup_steps:
+        return cfg.learning_rate
+    return keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=1, alpha=1.0, warmup_target=cfg.learning_rate,
+        warmup_steps=cfg.warmup_steps)
 
 
 def fit(cfg, styles: list[np.ndarray], photos: list[str], preview: np.ndarray, info: dict) -> None:
@@ -72,7 +88,13 @@ def fit(cfg, styles: list[np.ndarray], photos: list[str], preview: np.ndarray, i
     checkpoint = tf.train.Checkpoint(transformer=transformer, optimizer=model.optimizer)
     manager = tf.train.CheckpointManager(checkpoint, cfg.out / "checkpoints", max_to_keep=2)
     if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).expect_partial()
+        try:
+            checkpoint.restore(manager.latest_checkpoint).expect_partial()
+        except ValueError as e:  # a tensor of another shape: not this network's checkpoint
+            raise RunDirError(
+                f"{manager.latest_checkpoint} does not fit this network ({e}). Was it written "
+                f"by an earlier version? Train into a new --out (with --start-from {cfg.out} "
+                "when the run tunes the network: its weights go on, Adam starts afresh)") from None
     start = int(model.optimizer.iterations.numpy())
     print(f"train: {len(styles)} painting(s), {len(photos)} photos, preset {cfg.preset}, "
           f"{'resuming at step ' + str(start) if start else 'starting'} -> {cfg.steps} steps")

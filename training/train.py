@@ -46,6 +46,10 @@ class TrainConfig:
     # want 256-384: docs/training.md).
     painting_sizes: dict[str, int] = field(default_factory=dict)
     learning_rate: float = 1e-3
+    # Steps over which the rate rises linearly from 0 at this run's start. A --start-from
+    # run begins Adam's moments afresh, and its first full-size steps move every weight at
+    # once (after such restarts the hatching came back in Hokusai's sky: docs/training.md).
+    warmup_steps: int = 0
     losses: LossConfig = LossConfig()
     identity: bool = False
     # Train the identity condition alone; the paintings keep the conditions they start
@@ -99,6 +103,13 @@ def _painting_sizes(text: str) -> dict[str, int]:
     return sizes
 
 
+def _non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
 def _positive(kind):
     def parse(text):
         value = kind(text)
@@ -138,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="other long sides for some paintings (file name without extension), "
                    "e.g. composition_vii=512,great_wave=512 beside --style-size 256")
     p.add_argument("--learning-rate", type=_positive(float), default=d.learning_rate, help="Adam")
+    p.add_argument("--warmup-steps", type=_non_negative_int, default=d.warmup_steps,
+                   help="raise the learning rate linearly from 0 over this run's first N steps "
+                   "(worth a few hundred after --start-from: Adam starts afresh there)")
     p.add_argument("--content-layer", default=dl.content_layer, help="VGG19 layer of the content loss")
     p.add_argument("--content-weight", type=float, default=dl.content_weight)
     p.add_argument("--style-layers", type=_style_layers,
@@ -202,7 +216,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         tune_network=args.tune_network, start_from=args.start_from,
         steps=args.steps, minutes=args.minutes, image_size=args.image_size,
         batch_size=args.batch_size, style_size=args.style_size,
-        painting_sizes=args.painting_sizes, learning_rate=args.learning_rate, losses=losses,
+        painting_sizes=args.painting_sizes, learning_rate=args.learning_rate,
+        warmup_steps=args.warmup_steps, losses=losses,
         vgg_weights=args.vgg_weights, vgg_sha256=args.vgg_sha256,
         checkpoint_every=args.checkpoint_every,
         preview_every=args.preview_every, log_every=args.log_every,
