@@ -595,8 +595,8 @@ def test_the_photos_own_embedding_comes_from_its_smaller_square(painting_run):
 
     embeddings = load_transformer(painting_run)[0].get_layer("painting_embeddings")
     photo = np.random.default_rng(3).uniform(0, 255, (1, 300, 400, 3)).astype(np.float32)
-    own = np.asarray(embeddings([photo, np.array([[0, 0, 1]], np.float32)]))
-    own -= embeddings.table.get_weights()[0][-1]
+    own = (np.asarray(embeddings([photo, np.array([[0, 0, 1]], np.float32)]))
+           - embeddings.table.get_weights()[0][-1])
 
     def predicted(side):
         return np.asarray(embeddings.predictor(predictor_input(photo, side)))
