@@ -47,8 +47,9 @@ class TrainConfig:
     painting_sizes: dict[str, int] = field(default_factory=dict)
     learning_rate: float = 1e-3
     # Steps over which the rate rises linearly from 0 at this run's start. A --start-from
-    # run begins Adam's moments afresh, and its first full-size steps move every weight at
-    # once (after such restarts the hatching came back in Hokusai's sky: docs/training.md).
+    # run begins Adam's moments afresh, so its first steps would be full-size for every
+    # weight at once. (Tried against the hatching that came back in Hokusai's sky after
+    # such a restart: it did not remove it, docs/training.md.)
     warmup_steps: int = 0
     losses: LossConfig = LossConfig()
     identity: bool = False
@@ -151,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learning-rate", type=_positive(float), default=d.learning_rate, help="Adam")
     p.add_argument("--warmup-steps", type=_non_negative_int, default=d.warmup_steps,
                    help="raise the learning rate linearly from 0 over this run's first N steps "
-                   "(worth a few hundred after --start-from: Adam starts afresh there)")
+                   "(for --start-from runs, where Adam starts afresh)")
     p.add_argument("--content-layer", default=dl.content_layer, help="VGG19 layer of the content loss")
     p.add_argument("--content-weight", type=float, default=dl.content_weight)
     p.add_argument("--style-layers", type=_style_layers,
