@@ -72,6 +72,20 @@ def _paintings(form, files, cfg: HDConfig, tmp: Path) -> list[tuple[Path, float]
     return paintings
 
 
+def _job_request(form, files, cfg: HDConfig, tmp: Path) -> tuple:
+    """A POST /jobs form as JobBoard.submit's arguments (photo, start, paintings,
+    iterations, side, preserve_colors), clamped to the worker's limits."""
+    if "photo" not in files:
+        raise BadJob("no photo")
+    photo = _image(files["photo"], tmp / "photo.png")
+    start = _image(files["start"], tmp / "start.png") if "start" in files else photo
+    paintings = _paintings(form, files, cfg, tmp)
+    iterations = min(int(form.get("iterations") or cfg.default_iterations), cfg.max_iterations)
+    side = min(int(form.get("size") or cfg.max_side), cfg.max_side)
+    keep = form.get("preserve_colors", "") in ("1", "true", "on", "yes")
+    return photo, start, paintings, max(1, iterations), max(16, side), keep
+
+
 def create_app(cfg: HDConfig | None = None) -> Flask:
     app = Flask(__name__)
     board = JobBoard(cfg or config_from_env())
@@ -82,17 +96,7 @@ def create_app(cfg: HDConfig | None = None) -> Flask:
         work = tempfile.TemporaryDirectory(prefix="hd-")
         tmp = Path(work.name)
         try:
-            if "photo" not in request.files:
-                raise BadJob("no photo")
-            photo = _image(request.files["photo"], tmp / "photo.png")
-            start = _image(request.files["start"], tmp / "start.png") \
-                if "start" in request.files else photo
-            paintings = _paintings(request.form, request.files, board.cfg, tmp)
-            iterations = min(int(request.form.get("iterations") or board.cfg.default_iterations),
-                             board.cfg.max_iterations)
-            side = min(int(request.form.get("size") or board.cfg.max_side), board.cfg.max_side)
-            keep = request.form.get("preserve_colors", "") in ("1", "true", "on", "yes")
-            job = board.submit(photo, start, paintings, max(1, iterations), max(16, side), keep, work)
+            job = board.submit(*_job_request(request.form, request.files, board.cfg, tmp), work)
         except (BadJob, ValueError) as e:
             work.cleanup()
             SUBMITTED.labels("400").inc()
