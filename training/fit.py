@@ -16,6 +16,7 @@ from training.magenta_weights import adopt_tuned_network, start_painting_network
 from training.model import StyleTransferModel
 from training.run_dir import (
     RunDirError,
+    painting_style_weights,
     save_transformer,
     shared_rows,
     tuned_network_of,
@@ -40,7 +41,7 @@ def _device_setup(cfg) -> tuple[contextlib.AbstractContextManager, bool, bool]:
     return scope, mixed, xla
 
 
-def _build(cfg, styles: list[np.ndarray], mixed: bool,
+def _build(cfg, styles: list[np.ndarray], style_weights: list[float], mixed: bool,
            xla: bool) -> tuple[StyleTransferModel, keras.Model]:
     count = len(styles) + int(cfg.identity)
     transformer = build_transformer(cfg.preset, styles=count if count > 1 else None,
@@ -59,7 +60,7 @@ def _build(cfg, styles: list[np.ndarray], mixed: bool,
         loss_network = build_loss_network(cfg.losses.vgg_layers, cfg.vgg_weights, cfg.vgg_sha256)
     model = StyleTransferModel(transformer, loss_network, [s.astype(np.float32) for s in styles],
                                cfg.losses, identity=cfg.identity,
-                               identity_only=cfg.identity_only)
+                               identity_only=cfg.identity_only, style_weights=style_weights)
     optimizer = keras.optimizers.Adam(learning_rate_of(cfg))
     if mixed:
         optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
@@ -84,7 +85,7 @@ def fit(cfg, styles: list[np.ndarray], photos: list[str], preview: np.ndarray, i
     cfg.out.mkdir(parents=True, exist_ok=True)
     scope, mixed, xla = _device_setup(cfg)
     with scope:
-        model, transformer = _build(cfg, styles, mixed, xla)
+        model, transformer = _build(cfg, styles, painting_style_weights(info), mixed, xla)
     checkpoint = tf.train.Checkpoint(transformer=transformer, optimizer=model.optimizer)
     manager = tf.train.CheckpointManager(checkpoint, cfg.out / "checkpoints", max_to_keep=2)
     if manager.latest_checkpoint:

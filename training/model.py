@@ -71,7 +71,8 @@ class StyleTransferModel(keras.Model):
 
     def __init__(self, transformer: keras.Model, loss_network: keras.Model,
                  style_images: list, losses: LossConfig, identity: bool = False,
-                 identity_only: bool = False, **kwargs):
+                 identity_only: bool = False, style_weights: list[float] | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.transformer = transformer
         self.loss_network = loss_network
@@ -81,6 +82,9 @@ class StyleTransferModel(keras.Model):
         self.content_network = keras.Model(
             loss_network.input, loss_network.output[losses.content_layer], name="vgg19_content")
         self.paintings = len(style_images)
+        # One per painting; losses.style_weight for each unless given.
+        self.style_weights = ops.convert_to_tensor(
+            style_weights or [losses.style_weight] * self.paintings, "float32")
         self.styles = self.paintings + int(identity)  # the transform net's conditions
         self.identity_only = identity_only
         self.style_grams = self._all_grams(loss_network, style_images, losses)
@@ -129,7 +133,7 @@ class StyleTransferModel(keras.Model):
             style_term += cfg.half_size_style_weight * style_loss(half, grams, cfg.style_layers)
         tv = total_variation_loss(stylized)
         total = cfg.content_weight * content
-        painted = cfg.style_weight * style_term + cfg.tv_weight * tv
+        painted = self.style_weights[painting] * style_term + cfg.tv_weight * tv
         if self.styles > self.paintings:
             # The identity condition's target is the photo itself: no painting, and no TV.
             # Per pixel TV pulls with tv_weight * 4 / (H W) whatever the error, the pixel

@@ -45,6 +45,9 @@ class TrainConfig:
     # the painting as scaled here (Kandinsky's patches want 512 px where Van Gogh's stars
     # want 256-384: docs/training.md).
     painting_sizes: dict[str, int] = field(default_factory=dict)
+    # Style weights (by file stem) for paintings whose look wants another balance of style
+    # and photo than losses.style_weight gives every painting of a multi-style run.
+    painting_style_weights: dict[str, float] = field(default_factory=dict)
     learning_rate: float = 1e-3
     # Steps over which the rate rises linearly from 0 at this run's start. A --start-from
     # run begins Adam's moments afresh, so its first steps would be full-size for every
@@ -92,16 +95,21 @@ def _style_layers(text: str) -> dict[str, float]:
     return layers
 
 
-def _painting_sizes(text: str) -> dict[str, int]:
-    """'composition_vii=512,great_wave=384' -> {stem: long side}."""
-    sizes = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        stem, _, size = item.partition("=")
-        if not size.isdigit() or int(size) <= 0:
-            raise argparse.ArgumentTypeError(
-                f"{item!r}: expected PAINTING=PIXELS, e.g. composition_vii=512")
-        sizes[stem] = int(size)
-    return sizes
+def _per_painting(kind, example: str):
+    """A parser of 'composition_vii=512,great_wave=384' -> {stem: kind(value) > 0}."""
+    def parse(text: str) -> dict:
+        values = {}
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            stem, _, value = item.partition("=")
+            try:
+                values[stem] = kind(value)
+                if not stem or not 0 < values[stem] < float("inf"):
+                    raise ValueError
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{item!r}: expected PAINTING=VALUE with a "
+                                                 f"positive value, e.g. {example}") from None
+        return values
+    return parse
 
 
 def _non_negative_int(text):
@@ -146,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style-size", type=_positive(int), default=d.style_size,
                    help="long side the painting is scaled to before its Gram matrices are taken: "
                    "the network's strokes come out at about the painting's own scale then")
-    p.add_argument("--painting-sizes", type=_painting_sizes, default={}, metavar="NAME=PX,...",
+    p.add_argument("--painting-sizes", type=_per_painting(int, "composition_vii=512"),
+                   default={}, metavar="NAME=PX,...",
                    help="other long sides for some paintings (file name without extension), "
                    "e.g. composition_vii=512,great_wave=512 beside --style-size 256")
     p.add_argument("--learning-rate", type=_positive(float), default=d.learning_rate, help="Adam")
@@ -159,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
                    default=",".join(f"{k}:{v:g}" for k, v in dl.style_layers.items()),
                    help="VGG19 layers of the style loss with per-layer weights")
     p.add_argument("--style-weight", type=float, default=dl.style_weight)
+    p.add_argument("--painting-style-weights", type=_per_painting(float, "the_scream=12"),
+                   default={}, metavar="NAME=WEIGHT,...",
+                   help="other style weights for some paintings (file name without "
+                   "extension) than --style-weight, e.g. the_scream=12: bolder colours for "
+                   "one painting without losing the photo in the others")
     p.add_argument("--half-size-style-weight", type=float, default=dl.half_size_style_weight,
                    help="the style loss once more with picture and painting at half size, "
                    "times this: larger shapes (as Refine in HD's coarse level); 0 = off")
@@ -217,7 +231,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         tune_network=args.tune_network, start_from=args.start_from,
         steps=args.steps, minutes=args.minutes, image_size=args.image_size,
         batch_size=args.batch_size, style_size=args.style_size,
-        painting_sizes=args.painting_sizes, learning_rate=args.learning_rate,
+        painting_sizes=args.painting_sizes,
+        painting_style_weights=args.painting_style_weights, learning_rate=args.learning_rate,
         warmup_steps=args.warmup_steps, losses=losses,
         vgg_weights=args.vgg_weights, vgg_sha256=args.vgg_sha256,
         checkpoint_every=args.checkpoint_every,
@@ -293,10 +308,12 @@ def main(argv: list[str] | None = None) -> int:
         missing = [str(p) for p in cfg.styles if not p.is_file()]
         if missing:
             raise DataError(f"style image not found: {', '.join(missing)}")
-        unknown = sorted(set(cfg.painting_sizes) - set(stems))
-        if unknown:
-            raise DataError(f"--painting-sizes names {', '.join(unknown)}, not among the "
-                            f"paintings: {', '.join(stems)}")
+        for flag, named in (("--painting-sizes", cfg.painting_sizes),
+                            ("--painting-style-weights", cfg.painting_style_weights)):
+            unknown = sorted(set(named) - set(stems))
+            if unknown:
+                raise DataError(f"{flag} names {', '.join(unknown)}, not among the "
+                                f"paintings: {', '.join(stems)}")
         info = run_info(cfg)
         sizes = painting_sizes(info)
         styles = [load_rgb(p, long_side=size) for p, size in zip(cfg.styles, sizes, strict=True)]
