@@ -57,18 +57,18 @@ def painting_sizes(info: dict) -> list[int]:
     """The long side each of a run's paintings is scaled to for its Gram matrices, in the
     order of painting_names: `painting_sizes` (by file stem) where the run set one, else
     `style_size`."""
-    return _per_painting(info, info.get("painting_sizes"), info["style_size"])
+    return _per_painting(info, "painting_sizes", info["style_size"])
 
 
 def painting_style_weights(info: dict) -> list[float]:
     """Each of a run's paintings' style weight, in the order of painting_names:
     `painting_style_weights` (by file stem) where the run set one, else the losses'."""
-    return _per_painting(info, info.get("painting_style_weights"),
-                         info["losses"]["style_weight"])
+    return _per_painting(info, "painting_style_weights", info["losses"]["style_weight"])
 
 
-def _per_painting(info: dict, own: dict | None, default):
-    return [(own or {}).get(Path(name).stem, default) for name in painting_names(info)]
+def _per_painting(info: dict, key: str, default):
+    own = info.get(key) or {}
+    return [own.get(Path(name).stem, default) for name in painting_names(info)]
 
 
 def total_steps(info: dict) -> int:
