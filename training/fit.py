@@ -41,8 +41,8 @@ def _device_setup(cfg) -> tuple[contextlib.AbstractContextManager, bool, bool]:
     return scope, mixed, xla
 
 
-def _build(cfg, styles: list[np.ndarray], style_weights: list[float], mixed: bool,
-           xla: bool) -> tuple[StyleTransferModel, keras.Model]:
+def _build(cfg, styles: list[np.ndarray], mixed: bool, xla: bool,
+           style_weights: list[float] | None = None) -> tuple[StyleTransferModel, keras.Model]:
     count = len(styles) + int(cfg.identity)
     transformer = build_transformer(cfg.preset, styles=count if count > 1 else None,
                                     identity=cfg.identity)
@@ -85,7 +85,7 @@ def fit(cfg, styles: list[np.ndarray], photos: list[str], preview: np.ndarray, i
     cfg.out.mkdir(parents=True, exist_ok=True)
     scope, mixed, xla = _device_setup(cfg)
     with scope:
-        model, transformer = _build(cfg, styles, painting_style_weights(info), mixed, xla)
+        model, transformer = _build(cfg, styles, mixed, xla, painting_style_weights(info))
     checkpoint = tf.train.Checkpoint(transformer=transformer, optimizer=model.optimizer)
     manager = tf.train.CheckpointManager(checkpoint, cfg.out / "checkpoints", max_to_keep=2)
     if manager.latest_checkpoint:
