@@ -341,6 +341,45 @@ def test_the_half_size_style_term_adds_the_style_loss_of_the_halved_picture():
         0.5 * float(expected), rel=1e-4)
 
 
+def test_colour_moments_are_the_mean_and_covariance_of_the_pixels():
+    from training.losses import colour_moments
+
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (2, 8, 6, 3)).astype(np.float32)
+    moments = np.asarray(colour_moments(images))
+    for image, got in zip(images, moments, strict=True):
+        pixels = image.reshape(-1, 3)
+        np.testing.assert_allclose(got[:3], pixels.mean(axis=0), rtol=1e-5)
+        covariance = np.cov(pixels, rowvar=False, bias=True) / 255
+        np.testing.assert_allclose(got[3:].reshape(3, 3), covariance, rtol=1e-4)
+
+
+def test_the_colour_term_adds_the_distance_of_the_colour_moments_to_the_paintings():
+    """--colour-style-weight w adds w times the MSE of the picture's colour moments to the
+    painting's to the style term, weighted as the painting's style; the content is untouched."""
+    from training.fit import _build
+    from training.losses import colour_loss, colour_moments
+    from training.model import LossConfig
+    from training.train import TrainConfig
+
+    rng = np.random.default_rng(0)
+    painting = rng.uniform(0, 255, (48, 48, 3)).astype(np.float32)
+    photos = rng.uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
+    losses, weights = {}, None
+    for colour in (0.0, 3.0):
+        cfg = TrainConfig((), Path(), Path(), preset="tiny",
+                          losses=LossConfig(colour_style_weight=colour))
+        model, transformer = _build(cfg, [painting], mixed=False, xla=False)
+        weights = weights or transformer.get_weights()
+        transformer.set_weights(weights)
+        losses[colour] = model.compute_losses(photos, training=False)
+    expected = float(colour_loss(model(photos), colour_moments(painting[None])))
+    assert expected > 0
+    assert float(losses[3.0]["content"]) == pytest.approx(float(losses[0.0]["content"]))
+    assert float(losses[3.0]["style"] - losses[0.0]["style"]) == pytest.approx(
+        3.0 * expected, rel=1e-4)
+
+
 def test_resume_continues_the_step_count(tmp_path, style_image, photo_dir, capsys):
     out = tmp_path / "run"
     assert _train(style_image, photo_dir, out, 5) == 0

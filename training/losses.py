@@ -1,4 +1,5 @@
-"""Perceptual losses of Johnson et al. (2016): content, Gram-matrix style, total variation.
+"""Perceptual losses of Johnson et al. (2016): content, Gram-matrix style, total variation;
+and a colour term on the picture's own RGB moments.
 
 All functions take float32 tensors (the Gram matrix also bfloat16 ones) and return
 scalars averaged over the batch.
@@ -56,6 +57,27 @@ def style_loss(generated: dict, style_grams: dict, layer_weights: dict):
         gram = gram_matrix(generated[layer])
         total = total + weight * ops.mean(ops.square(gram - style_grams[layer]))
     return total
+
+
+def colour_moments(images):
+    """[N,H,W,3] RGB in 0..255 -> [N,12]: each picture's mean colour and its 3x3 colour
+    covariance divided by 255, so that both are in grey levels."""
+    n = ops.shape(images)[0]
+    flat = ops.reshape(images, (n, -1, 3))
+    mean = ops.mean(flat, axis=1)
+    centred = flat - mean[:, None, :]
+    covariance = ops.matmul(ops.transpose(centred, (0, 2, 1)), centred) / ops.cast(
+        ops.shape(flat)[1], flat.dtype)
+    return ops.concatenate([mean, ops.reshape(covariance, (n, 9)) / 255.0], axis=1)
+
+
+def colour_loss(images, target_moments):
+    """MSE between the pictures' colour moments and the painting's ([1,12], broadcast).
+
+    A Gram term of VGG features does not pin the palette down: a network trained on it
+    painted The Scream in orange and black without the painting's blues
+    (docs/training.md). The mean and covariance of the colours do."""
+    return ops.mean(ops.square(colour_moments(images) - target_moments))
 
 
 def total_variation_loss(images):

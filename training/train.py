@@ -176,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--half-size-style-weight", type=float, default=dl.half_size_style_weight,
                    help="the style loss once more with picture and painting at half size, "
                    "times this: larger shapes (as Refine in HD's coarse level); 0 = off")
+    p.add_argument("--colour-style-weight", type=float, default=dl.colour_style_weight,
+                   help="adds the distance of the picture's mean colour and colour "
+                   "covariance (in grey levels) to the painting's, times this, to the style "
+                   "term: for a palette the Gram terms miss (The Scream's blues); 0 = off")
     p.add_argument("--tv-weight", type=float, default=dl.tv_weight,
                    help="total-variation weight: smooths the dot lattice a network tuned "
                    "whole paints (500-3000 there); 0 = off")
@@ -223,7 +227,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     losses = LossConfig(
         content_layer=args.content_layer, content_weight=args.content_weight,
         style_layers=args.style_layers, style_weight=args.style_weight,
-        half_size_style_weight=args.half_size_style_weight, tv_weight=args.tv_weight,
+        half_size_style_weight=args.half_size_style_weight,
+        colour_style_weight=args.colour_style_weight, tv_weight=args.tv_weight,
         identity_weight=args.identity_weight)
     return TrainConfig(
         styles=painting_files(args.style), content_dir=args.content_dir, out=args.out,
