@@ -313,32 +313,40 @@ def test_a_bfloat16_loss_network_gives_the_float32_losses_to_a_percent():
         assert bf16 == pytest.approx(f32, rel=0.02)
 
 
-def test_the_half_size_style_term_adds_the_style_loss_of_the_halved_picture():
-    """--half-size-style-weight w adds w times the style loss of the picture averaged over
-    2x2 blocks against the painting's Grams at half size; the content is untouched."""
+def _losses_off_and_on(**setting):
+    """A tiny model's losses on random photos with one LossConfig weight at 0 and at the
+    given value, the transformer's weights the same: (painting, photos, the model with
+    the weight on, losses off, losses on)."""
     from training.fit import _build
-    from training.losses import style_loss
-    from training.model import LossConfig, _half_size, in_float32
+    from training.model import LossConfig
     from training.train import TrainConfig
 
     rng = np.random.default_rng(0)
     painting = rng.uniform(0, 255, (48, 48, 3)).astype(np.float32)
     photos = rng.uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
-    losses, weights = {}, None
-    for half in (0.0, 0.5):
-        cfg = TrainConfig((), Path(), Path(), preset="tiny",
-                          losses=LossConfig(half_size_style_weight=half))
+    losses, weights = [], None
+    for losses_config in (LossConfig(), LossConfig(**setting)):
+        cfg = TrainConfig((), Path(), Path(), preset="tiny", losses=losses_config)
         model, transformer = _build(cfg, [painting], mixed=False, xla=False)
         weights = weights or transformer.get_weights()
         transformer.set_weights(weights)
-        losses[half] = model.compute_losses(photos, training=False)
+        losses.append(model.compute_losses(photos, training=False))
+    return painting, photos, model, *losses
+
+
+def test_the_half_size_style_term_adds_the_style_loss_of_the_halved_picture():
+    """--half-size-style-weight w adds w times the style loss of the picture averaged over
+    2x2 blocks against the painting's Grams at half size; the content is untouched."""
+    from training.losses import style_loss
+    from training.model import _half_size, in_float32
+
+    painting, photos, model, off, on = _losses_off_and_on(half_size_style_weight=0.5)
     halved = in_float32(model.loss_network(_half_size(model(photos))))
     grams = model._all_grams(model.loss_network, [np.asarray(_half_size(painting[None]))[0]],
-                             cfg.losses)
-    expected = style_loss(halved, grams, cfg.losses.style_layers)
-    assert float(losses[0.5]["content"]) == pytest.approx(float(losses[0.0]["content"]))
-    assert float(losses[0.5]["style"] - losses[0.0]["style"]) == pytest.approx(
-        0.5 * float(expected), rel=1e-4)
+                             model.loss_config)
+    expected = style_loss(halved, grams, model.loss_config.style_layers)
+    assert float(on["content"]) == pytest.approx(float(off["content"]))
+    assert float(on["style"] - off["style"]) == pytest.approx(0.5 * float(expected), rel=1e-4)
 
 
 def test_colour_moments_are_the_mean_and_covariance_of_the_pixels():
@@ -356,28 +364,14 @@ def test_colour_moments_are_the_mean_and_covariance_of_the_pixels():
 
 def test_the_colour_term_adds_the_distance_of_the_colour_moments_to_the_paintings():
     """--colour-style-weight w adds w times the MSE of the picture's colour moments to the
-    painting's to the style term, weighted as the painting's style; the content is untouched."""
-    from training.fit import _build
+    painting's to the style term; the content is untouched."""
     from training.losses import colour_loss, colour_moments
-    from training.model import LossConfig
-    from training.train import TrainConfig
 
-    rng = np.random.default_rng(0)
-    painting = rng.uniform(0, 255, (48, 48, 3)).astype(np.float32)
-    photos = rng.uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
-    losses, weights = {}, None
-    for colour in (0.0, 3.0):
-        cfg = TrainConfig((), Path(), Path(), preset="tiny",
-                          losses=LossConfig(colour_style_weight=colour))
-        model, transformer = _build(cfg, [painting], mixed=False, xla=False)
-        weights = weights or transformer.get_weights()
-        transformer.set_weights(weights)
-        losses[colour] = model.compute_losses(photos, training=False)
+    painting, photos, model, off, on = _losses_off_and_on(colour_style_weight=3.0)
     expected = float(colour_loss(model(photos), colour_moments(painting[None])))
     assert expected > 0
-    assert float(losses[3.0]["content"]) == pytest.approx(float(losses[0.0]["content"]))
-    assert float(losses[3.0]["style"] - losses[0.0]["style"]) == pytest.approx(
-        3.0 * expected, rel=1e-4)
+    assert float(on["content"]) == pytest.approx(float(off["content"]))
+    assert float(on["style"] - off["style"]) == pytest.approx(3.0 * expected, rel=1e-4)
 
 
 def test_resume_continues_the_step_count(tmp_path, style_image, photo_dir, capsys):
