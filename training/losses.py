@@ -75,8 +75,9 @@ def colour_loss(images, target_moments):
     """MSE between the pictures' colour moments and the painting's ([1,12], broadcast).
 
     A Gram term of VGG features does not pin the palette down: a network trained on it
-    painted The Scream in orange and black without the painting's blues
-    (docs/training.md). The mean and covariance of the colours do."""
+    painted The Scream in orange and black without the painting's blues at every style
+    weight tried (docs/training.md); this term pulls the colours' mean and spread
+    towards the painting's directly."""
     return ops.mean(ops.square(colour_moments(images) - target_moments))
 
 
