@@ -1,8 +1,9 @@
 """Perceptual losses of Johnson et al. (2016): content, Gram-matrix style, total variation;
 and a colour term on the picture's own RGB moments.
 
-All functions take float32 tensors (the Gram matrix also bfloat16 ones) and return
-scalars averaged over the batch.
+All functions take float32 tensors (the Gram matrix also bfloat16 ones); the losses
+return scalars averaged over the batch, the Gram matrix and the colour moments one
+value per picture.
 """
 from __future__ import annotations
 
