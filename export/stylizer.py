@@ -97,6 +97,16 @@ def _strength_checks(strength) -> list:
             tf.debugging.assert_non_negative(strength, "strength must be >= 0")]
 
 
+def _fade_to_photo(painted, photo, strength, power):
+    """Fades the photo back in by (1 - strength)^power, so that strength 0 is the photo.
+    Power 1 is the plain cross-fade, for networks without an identity condition. Where
+    strength already moves the network's condition towards the photo, power 2: that
+    condition alone misses the photo by 13-35 grey levels on held-out photos at 512 px
+    (darker portraits most), and the square leaves the higher strengths to it (a 9 %
+    fade at 0.7)."""
+    return painted + (1.0 - strength[:, None, None, None]) ** power * (photo - painted)
+
+
 class Stylizer(tf.Module):
     def __init__(self, transformer: keras.Model):
         super().__init__(name="stylizer")
@@ -120,7 +130,8 @@ class Stylizer(tf.Module):
 class MultiStyleStylizer(tf.Module):
     """A multi-style network (build_transformer(styles=...)) with its controls. Strength
     interpolates the network's conditions from the painting mix towards the identity
-    condition when the run trained one (`identity`), else it cross-fades pixels."""
+    condition when the run trained one (`identity`), and fades the photo back in near 0;
+    else it cross-fades pixels."""
 
     def __init__(self, transformer: keras.Model, style_names: list[str], identity: bool):
         super().__init__(name="multi_style_stylizer")
@@ -149,8 +160,7 @@ class MultiStyleStylizer(tf.Module):
         photo = tf.cast(pixels, tf.float32)
         painted = self.transformer({"image": photo, "style_weights": self.conditions(
             style_weights, strength)}, training=False)
-        if not self.identity:  # the fallback: a pixel cross-fade
-            painted = photo + strength[:, None, None, None] * (painted - photo)
+        painted = _fade_to_photo(painted, photo, strength, power=2 if self.identity else 1)
         return _to_uint8(_colors_kept(painted, photo, preserve_colors))
 
     def _pixels(self, pixels, style_weights, strength, preserve_colors):
@@ -202,6 +212,7 @@ class ArbitraryStylizer(tf.Module):
                         mode="REFLECT")
         painted = self.transformer({"image": padded / 255.0, "embedding": embeddings},
                                    training=False)[:, :height, :width] * 255.0
+        painted = _fade_to_photo(painted, photo, strength, power=2)
         return _to_uint8(_colors_kept(painted, photo, preserve_colors))
 
     def _pixels(self, pixels, embeddings, strength, preserve_colors):

@@ -103,6 +103,7 @@ def test_the_export_paints_at_the_photos_own_size_with_its_controls(model_repo):
     full, half, kept = paint(1.0), paint(0.3), paint(1.0, keep=True)
     assert full.shape == (1, 37, 53, 3)  # not a multiple of 4: padded and cropped inside
     assert np.abs(full - half).mean() > 2 and np.abs(full - kept).mean() > 1
+    np.testing.assert_allclose(paint(0.0), photo, atol=1)  # strength 0 is the photo
     with pytest.raises(tf.errors.InvalidArgumentError):
         paint(1.5)
 

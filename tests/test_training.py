@@ -545,6 +545,8 @@ def check_multi_style_signatures(version_dir, names):
 
     # Weights are normalized: 2:2:0 is the same mix as 0.5:0.5:0.
     np.testing.assert_allclose(run([2, 2]), run([0.5, 0.5]), atol=1)
+    # Strength 0 is the photo, whatever the identity condition has learnt so far.
+    np.testing.assert_allclose(run([1], strength=0.0), photo, atol=1)
     # Colour preservation keeps the photo's chrominance, the painting's luminance.
     kept, painted = run([1], keep=True), run([1])
     yuv = lambda x: tf.image.rgb_to_yuv(x / 255.0).numpy()  # noqa: E731
