@@ -7,6 +7,7 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.protobuf.trackable_object_graph_pb2 import TrackableObjectGraph
 
 from training.arbitrary_net import ARBITRARY_TRANSFORMER, PAINTING_PRESET
 from training.callbacks import Checkpointer, ProgressBar, StopAt, Summaries
@@ -80,6 +81,36 @@ def learning_rate_of(cfg):
         warmup_steps=cfg.warmup_steps)
 
 
+def _saved_transformer_shapes(path: str) -> list[tuple[int, ...]]:
+    """The shapes of the variables under the checkpoint's `transformer`, found through its
+    object graph: a variable is stored once, under whichever path reached it first (often
+    the optimizer's), so the keys' prefixes do not say."""
+    reader = tf.train.load_checkpoint(path)
+    graph = TrackableObjectGraph.FromString(reader.get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"))
+    todo = [c.node_id for c in graph.nodes[0].children if c.local_name == "transformer"]
+    seen = set()
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(c.node_id for c in graph.nodes[node].children)
+    shape_of = reader.get_variable_to_shape_map()
+    return sorted(tuple(shape_of[a.checkpoint_key]) for node in seen
+                  for a in graph.nodes[node].attributes if a.name == "VARIABLE_VALUE")
+
+
+def _check_fits(path: str, transformer: keras.Model, out) -> None:
+    """Refuses a checkpoint whose transformer has other tensors than this one. Checked
+    before restoring because a failed restore leaves TensorFlow to log every unrestored
+    value, hundreds of lines that bury this message."""
+    if _saved_transformer_shapes(path) != sorted(tuple(w.shape) for w in transformer.weights):
+        raise RunDirError(
+            f"{path} does not fit this network (its transformer's tensors differ in number "
+            "or shape from this one's). Was it written by an earlier version? Train into a "
+            f"new --out (with --start-from {out} when the run tunes the network: its weights "
+            "go on, Adam starts afresh)")
+
+
 def fit(cfg, styles: list[np.ndarray], photos: list[str], preview: np.ndarray, info: dict) -> None:
     """Trains until cfg.steps or cfg.minutes, checkpointing into cfg.out."""
     cfg.out.mkdir(parents=True, exist_ok=True)
@@ -89,13 +120,8 @@ def fit(cfg, styles: list[np.ndarray], photos: list[str], preview: np.ndarray, i
     checkpoint = tf.train.Checkpoint(transformer=transformer, optimizer=model.optimizer)
     manager = tf.train.CheckpointManager(checkpoint, cfg.out / "checkpoints", max_to_keep=2)
     if manager.latest_checkpoint:
-        try:
-            checkpoint.restore(manager.latest_checkpoint).expect_partial()
-        except ValueError as e:  # a tensor of another shape: not this network's checkpoint
-            raise RunDirError(
-                f"{manager.latest_checkpoint} does not fit this network ({e}). Was it written "
-                f"by an earlier version? Train into a new --out (with --start-from {cfg.out} "
-                "when the run tunes the network: its weights go on, Adam starts afresh)") from None
+        _check_fits(manager.latest_checkpoint, transformer, cfg.out)
+        checkpoint.restore(manager.latest_checkpoint).expect_partial()
     start = int(model.optimizer.iterations.numpy())
     print(f"train: {len(styles)} painting(s), {len(photos)} photos, preset {cfg.preset}, "
           f"{'resuming at step ' + str(start) if start else 'starting'} -> {cfg.steps} steps")
