@@ -72,7 +72,7 @@ def export(cfg: ExportConfig) -> str:
     from export.warmup import write_warmup
     from serving.contract import METADATA_FILE
     from serving.repository import RepositoryError, next_version, place_version, staging_dir
-    from training.run_dir import conditions, load_transformer
+    from training.run_dir import conditions, load_transformer, total_steps
     from training.transformer_net import build_transformer
 
     transformer, info = load_transformer(cfg.run_dir)
@@ -96,7 +96,7 @@ def export(cfg: ExportConfig) -> str:
             json.dumps(metadata(cfg.name, version, info, cfg.precision), indent=2))
         error = check_saved_model(Path(staged), transformer, cfg.precision, names)
         target = place_version(staged, model_dir, version)
-    print(f"export: published {target} (preset {info['preset']}, step {info.get('step')}, "
+    print(f"export: published {target} (preset {info['preset']}, step {total_steps(info)}, "
           f"{cfg.precision}, max gate error {error:g} grey levels)")
     return target
 
