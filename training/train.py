@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style-layers", type=_style_layers,
                    default=",".join(f"{k}:{v:g}" for k, v in dl.style_layers.items()),
                    help="VGG19 layers of the style loss with per-layer weights; their Gram "
-                   "terms differ in size by more than 10^4 (block4_conv4's is about 1/30000 of "
+                   "terms differ in size by more than 10^4 (a photo's block4_conv4 term is 1/30000 of "
                    "block3_conv4's), so a weight of 1 can leave a layer out in effect "
                    "(docs/training.md, 'How large each layer's term is')")
     p.add_argument("--style-weight", type=float, default=dl.style_weight)
