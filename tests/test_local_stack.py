@@ -136,17 +136,19 @@ def photo(tmp_path_factory) -> bytes:
     return write_image(tmp_path_factory.mktemp("photo") / "p.jpg", size=(48, 32)).read_bytes()
 
 
-class Load(threading.Thread):
-    """Uploads to the gateway back to back until stopped; collects the status codes."""
+class Load:
+    """Uploads to the gateway back to back from `senders` threads until stopped; collects
+    the status codes."""
+    clients = [None]  # who the requests come from (None: the test itself, 127.0.0.1)
+    senders = 1
 
     def __init__(self, stack, photo):
-        super().__init__(daemon=True)
         self.stack, self.photo, self.codes = stack, photo, []
         self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self.send, daemon=True)
+                        for _ in range(self.senders)]
 
-    clients = [None]  # who the requests come from (None: the test itself, 127.0.0.1)
-
-    def run(self):
+    def send(self):
         session = requests.Session()
         while not self.stopping.is_set() and len(self.codes) < 5000:
             client = self.clients[len(self.codes) % len(self.clients)]
@@ -157,12 +159,14 @@ class Load(threading.Thread):
                 time.sleep(0.1)
 
     def __enter__(self):
-        self.start()
+        for t in self.threads:
+            t.start()
         return self
 
     def __exit__(self, *exc):
         self.stopping.set()
-        self.join(40)
+        for t in self.threads:
+            t.join(40)
 
 
 def test_killed_replica_restarts_while_the_other_serves_every_request(stack, photo):
@@ -280,14 +284,21 @@ def test_a_real_prometheus_scrapes_the_stack_and_reads_a_series_per_version(stac
 
 class ManyClients(Load):
     """Load from 40 client addresses (through the trusted proxy), about 30 % of them in
-    the gateway's canary share."""
+    the gateway's canary share. Four senders: one alone, waiting on a slow canary, got
+    fewer than the judge's 20 canary Predicts into a 6 s window on a busy CI machine."""
     clients = [f"198.51.100.{i}" for i in range(40)]
+    senders = 4
 
 
 def canary_model(path: Path, kind: str) -> Path:
     """A SavedModel that passes the rollout's 64 px smoke test (it returns the image) but,
-    on any other picture, fails ("fails") or first spends a while computing ("slow")."""
+    on any other picture, fails ("fails") or first waits about 0.2 s ("slow")."""
     import tensorflow as tf
+
+    # TF's own test helper: a delay that takes no CPU, so the canary is as slow on a busy
+    # machine as on an idle one (a matmul loop made it 10x slower there and starved the
+    # window of canary Predicts).
+    from tensorflow.python.data.experimental.ops.testing import sleep
 
     from serving.contract import INPUT_IMAGES, OUTPUT_IMAGES
 
@@ -298,11 +309,8 @@ def canary_model(path: Path, kind: str) -> Path:
             if kind == "fails":
                 checks = [tf.debugging.assert_equal(width, 64, message="breaks on real photos")]
             else:
-                rounds = tf.where(width == 64, 0, 200)
-                _, x = tf.while_loop(lambda i, x: i < rounds,
-                                     lambda i, x: (i + 1, tf.matmul(x, x) / 256.0),
-                                     (0, tf.ones([256, 256])))
-                checks = [x]
+                pause = tf.cast(tf.where(width == 64, 0, 100_000), tf.int64)  # µs
+                checks = [tf.data.Dataset.from_tensors(0).apply(sleep(pause)).reduce(0, tf.add)]
             with tf.control_dependencies(checks):
                 return {OUTPUT_IMAGES: tf.identity(images)}
 
