@@ -295,9 +295,9 @@ def canary_model(path: Path, kind: str) -> Path:
     on any other picture, fails ("fails") or first waits about 0.2 s ("slow")."""
     import tensorflow as tf
 
-    # TF's own test helper: a delay that takes no CPU, so the canary is as slow on a busy
-    # machine as on an idle one (a matmul loop made it 10x slower there and starved the
-    # window of canary Predicts).
+    # TF's own test helper (private; TF is pinned to 2.21): a delay that takes no CPU, so
+    # the canary is as slow on a busy machine as on an idle one. A matmul loop's delay grew
+    # with the load and starved the window of canary Predicts.
     from tensorflow.python.data.experimental.ops.testing import sleep
 
     from serving.contract import INPUT_IMAGES, OUTPUT_IMAGES
