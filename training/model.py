@@ -82,7 +82,7 @@ class StyleTransferModel(keras.Model):
     def __init__(self, transformer: keras.Model, loss_network: keras.Model,
                  style_images: list, losses: LossConfig, identity: bool = False,
                  identity_only: bool = False, style_weights: list[float] | None = None,
-                 **kwargs):
+                 layer_weights: list[dict[str, float]] | None = None, **kwargs):
         super().__init__(**kwargs)
         self.transformer = transformer
         self.loss_network = loss_network
@@ -95,6 +95,12 @@ class StyleTransferModel(keras.Model):
         # One per painting; losses.style_weight for each unless given.
         self.style_weights = ops.convert_to_tensor(
             style_weights or [losses.style_weight] * self.paintings, "float32")
+        # {layer: [paintings]}: each painting's weight of each style layer, losses.style_layers'
+        # unless given (a deep layer heavier for the paintings with large shapes).
+        per_painting = layer_weights or [losses.style_layers] * self.paintings
+        self.layer_weights = {layer: ops.convert_to_tensor([w[layer] for w in per_painting],
+                                                           "float32")
+                              for layer in losses.style_layers}
         self.styles = self.paintings + int(identity)  # the transform net's conditions
         self.identity_only = identity_only
         self.style_grams = self._all_grams(loss_network, style_images, losses)
@@ -140,11 +146,12 @@ class StyleTransferModel(keras.Model):
         content = content_loss(generated[cfg.content_layer], target)
         painting = ops.minimum(style, self.paintings - 1)
         grams = {layer: gram[painting][None] for layer, gram in self.style_grams.items()}
-        style_term = style_loss(generated, grams, cfg.style_layers)
+        layers = {layer: weight[painting] for layer, weight in self.layer_weights.items()}
+        style_term = style_loss(generated, grams, layers)
         if cfg.half_size_style_weight:
             grams = {layer: gram[painting][None] for layer, gram in self.half_size_grams.items()}
             half = in_float32(self.loss_network(_half_size(stylized)))
-            style_term += cfg.half_size_style_weight * style_loss(half, grams, cfg.style_layers)
+            style_term += cfg.half_size_style_weight * style_loss(half, grams, layers)
         if cfg.colour_style_weight:
             target = self.colour_targets[painting][None]
             style_term += cfg.colour_style_weight * colour_loss(stylized, target)

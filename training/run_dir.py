@@ -66,6 +66,14 @@ def painting_style_weights(info: dict) -> list[float]:
     return _per_painting(info, "painting_style_weights", info["losses"]["style_weight"])
 
 
+def painting_layer_weights(info: dict) -> list[dict[str, float]]:
+    """Each of a run's paintings' style layers and their weights, in the order of
+    painting_names: the losses' `style_layers`, with `painting_style_layers` (by file stem)
+    over them where the run set some."""
+    layers = info["losses"]["style_layers"]
+    return [{**layers, **own} for own in _per_painting(info, "painting_style_layers", {})]
+
+
 def _per_painting(info: dict, key: str, default):
     own = info.get(key) or {}
     return [own.get(Path(name).stem, default) for name in painting_names(info)]

@@ -48,6 +48,10 @@ class TrainConfig:
     # Style weights (by file stem) for paintings whose look wants another balance of style
     # and photo than losses.style_weight gives every painting of a multi-style run.
     painting_style_weights: dict[str, float] = field(default_factory=dict)
+    # Style layer weights (by file stem) over losses.style_layers' for some paintings: a
+    # deep layer, whose features span a star or a wave crest, heavier for the paintings
+    # whose large shapes matter, where the same weight greys a painting of small patches.
+    painting_style_layers: dict[str, dict[str, float]] = field(default_factory=dict)
     learning_rate: float = 1e-3
     # Steps over which the rate rises linearly from 0 at this run's start. A --start-from
     # run begins Adam's moments afresh, so its first steps would be full-size for every
@@ -93,6 +97,15 @@ def _style_layers(text: str) -> dict[str, float]:
         except ValueError:
             raise argparse.ArgumentTypeError(f"bad style layer weight in {item!r}") from None
     return layers
+
+
+def _painting_style_layers(text: str) -> tuple[str, dict[str, float]]:
+    """'starry_night=block4_conv4:1000,block3_conv4:2' -> (stem, {layer: weight})."""
+    stem, _, layers = text.partition("=")
+    if not stem or not layers:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected PAINTING=LAYER:WEIGHT,..., e.g. "
+                                         "starry_night=block4_conv4:1000")
+    return stem, _style_layers(layers)
 
 
 def _per_painting(kind, example: str):
@@ -176,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="other style weights for some paintings (file name without "
                    "extension) than --style-weight, e.g. the_scream=12: bolder colours for "
                    "one painting without losing the photo in the others")
+    p.add_argument("--painting-style-layers", type=_painting_style_layers, action="append",
+                   default=[], metavar="NAME=LAYER:WEIGHT,...",
+                   help="other weights of some --style-layers for one painting (file name "
+                   "without extension); repeat for more paintings, e.g. "
+                   "starry_night=block4_conv4:1000: the deepest layer, whose features span "
+                   "a star, heavier for one painting only")
     p.add_argument("--half-size-style-weight", type=float, default=dl.half_size_style_weight,
                    help="the style loss once more with picture and painting at half size, "
                    "times this: larger shapes (as Refine in HD's coarse level); 0 = off")
@@ -240,7 +259,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         steps=args.steps, minutes=args.minutes, image_size=args.image_size,
         batch_size=args.batch_size, style_size=args.style_size,
         painting_sizes=args.painting_sizes,
-        painting_style_weights=args.painting_style_weights, learning_rate=args.learning_rate,
+        painting_style_weights=args.painting_style_weights,
+        painting_style_layers=dict(args.painting_style_layers), learning_rate=args.learning_rate,
         warmup_steps=args.warmup_steps, losses=losses,
         vgg_weights=args.vgg_weights, vgg_sha256=args.vgg_sha256,
         checkpoint_every=args.checkpoint_every,
@@ -291,37 +311,49 @@ def run_info(cfg: TrainConfig) -> dict:
     return info
 
 
+def check_options(cfg: TrainConfig) -> None:
+    """Raises DataError for options that do not go together or name what is not there."""
+    if not cfg.styles:
+        raise DataError("no paintings: --style names no image file")
+    if cfg.identity_only and not (cfg.identity and cfg.preset == PAINTING_PRESET):
+        raise DataError(f"--identity-only trains the identity condition of --preset "
+                        f"{PAINTING_PRESET}: add --identity and --preset {PAINTING_PRESET}")
+    if cfg.tune_network and (cfg.preset != PAINTING_PRESET or cfg.identity_only):
+        raise DataError(f"--tune-network trains the published network of --preset "
+                        f"{PAINTING_PRESET} with its paintings (not with --identity-only)")
+    if cfg.start_from:
+        if not cfg.tune_network:
+            raise DataError("--start-from continues a tuned transformer: add --tune-network")
+        tuned_network_of(cfg.start_from)
+    stems = [p.stem for p in cfg.styles]
+    if len(set(stems)) < len(stems):
+        raise DataError("two paintings share a name without extension; the exported "
+                        "model names its styles that way: rename one")
+    missing = [str(p) for p in cfg.styles if not p.is_file()]
+    if missing:
+        raise DataError(f"style image not found: {', '.join(missing)}")
+    for flag, named in (("--painting-sizes", cfg.painting_sizes),
+                        ("--painting-style-weights", cfg.painting_style_weights),
+                        ("--painting-style-layers", cfg.painting_style_layers)):
+        unknown = sorted(set(named) - set(stems))
+        if unknown:
+            raise DataError(f"{flag} names {', '.join(unknown)}, not among the "
+                            f"paintings: {', '.join(stems)}")
+    for stem, layers in cfg.painting_style_layers.items():
+        others = sorted(set(layers) - set(cfg.losses.style_layers))
+        if others:
+            raise DataError(f"--painting-style-layers {stem}= names {', '.join(others)}, "
+                            "not among --style-layers: "
+                            f"{', '.join(cfg.losses.style_layers)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cfg = config_from_args(args)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         check_resumable(cfg)
-        if not cfg.styles:
-            raise DataError("no paintings: --style names no image file")
-        if cfg.identity_only and not (cfg.identity and cfg.preset == PAINTING_PRESET):
-            raise DataError(f"--identity-only trains the identity condition of --preset "
-                            f"{PAINTING_PRESET}: add --identity and --preset {PAINTING_PRESET}")
-        if cfg.tune_network and (cfg.preset != PAINTING_PRESET or cfg.identity_only):
-            raise DataError(f"--tune-network trains the published network of --preset "
-                            f"{PAINTING_PRESET} with its paintings (not with --identity-only)")
-        if cfg.start_from:
-            if not cfg.tune_network:
-                raise DataError("--start-from continues a tuned transformer: add --tune-network")
-            tuned_network_of(cfg.start_from)
-        stems = [p.stem for p in cfg.styles]
-        if len(set(stems)) < len(stems):
-            raise DataError("two paintings share a name without extension; the exported "
-                            "model names its styles that way: rename one")
-        missing = [str(p) for p in cfg.styles if not p.is_file()]
-        if missing:
-            raise DataError(f"style image not found: {', '.join(missing)}")
-        for flag, named in (("--painting-sizes", cfg.painting_sizes),
-                            ("--painting-style-weights", cfg.painting_style_weights)):
-            unknown = sorted(set(named) - set(stems))
-            if unknown:
-                raise DataError(f"{flag} names {', '.join(unknown)}, not among the "
-                                f"paintings: {', '.join(stems)}")
+        check_options(cfg)
         info = run_info(cfg)
         sizes = painting_sizes(info)
         styles = [load_rgb(p, long_side=size) for p, size in zip(cfg.styles, sizes, strict=True)]
