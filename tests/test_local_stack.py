@@ -292,7 +292,7 @@ class ManyClients(Load):
 
 def canary_model(path: Path, kind: str) -> Path:
     """A SavedModel that passes the rollout's 64 px smoke test (it returns the image) but,
-    on any other picture, fails ("fails") or first waits about 0.2 s ("slow")."""
+    on any other picture, fails ("fails") or first waits 0.1 s ("slow")."""
     import tensorflow as tf
 
     # TF's own test helper (private; TF is pinned to 2.21): a delay that takes no CPU, so

@@ -204,3 +204,20 @@ def test_the_two_slowest_canary_predicts_alone_never_reject_it():
     many = Numbers(300, 0, {0.05: 296.0, 0.5: 300.0, math.inf: 300.0})  # p99 from 200 up
     with pytest.raises(CanaryRejected, match=r"p99 0\.\d+ s; stable"):
         verdict(many, stable, cfg)
+
+
+def test_a_canary_one_fast_bucket_past_stable_is_promoted_and_twice_as_slow_is_not():
+    """What failed CI: a canary that was stable's own model read 0.075 s at p97.8 against
+    stable's 0.048 s, 1.56x, because four of its 92 Predicts landed just past the 50 ms
+    bound and the quantile is interpolated across the 50-100 ms bucket."""
+    import math
+
+    from ops.canary_judge import CanaryRejected, JudgeConfig, Numbers, verdict
+
+    cfg = JudgeConfig(window=4, metrics=())
+    stable = Numbers(524, 0, {0.025: 100.0, 0.05: 514.0, 0.1: 524.0, math.inf: 524.0})
+    same = Numbers(92, 0, {0.025: 10.0, 0.05: 88.0, 0.1: 92.0, math.inf: 92.0})
+    assert "p97.8 0.075 s" in verdict(same, stable, cfg)
+    twice = Numbers(92, 0, {0.05: 0.0, 0.1: 60.0, 0.25: 92.0, math.inf: 92.0})
+    with pytest.raises(CanaryRejected, match="slower than stable"):
+        verdict(twice, stable, cfg)
