@@ -776,11 +776,10 @@ def test_start_from_adds_paintings_to_a_tuned_network(tmp_path, style_image, pho
     for a, b in zip(grown.get_layer("arbitrary_transformer").weights,
                     tuned.get_layer("arbitrary_transformer").weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    # The command line: only with --tune-network, only from a run that tuned.
+    # The command line: only with the magenta preset, only from a run that tuned.
     out = tmp_path / "more"
-    assert _train(style_image, photo_dir, out, 1, "--preset", "magenta", "--start-from",
-                  str(earlier)) == 2
-    assert "add --tune-network" in capsys.readouterr().err
+    assert _train(style_image, photo_dir, out, 1, "--start-from", str(earlier)) == 2
+    assert "add --preset magenta" in capsys.readouterr().err
     untuned = tmp_path / "untuned"
     assert _train(style_image, photo_dir, untuned, 1, "--preset", "magenta", "--identity") == 0
     assert _train(style_image, photo_dir, out, 1, "--preset", "magenta", "--tune-network",
@@ -797,6 +796,32 @@ def test_start_from_adds_paintings_to_a_tuned_network(tmp_path, style_image, pho
                   "--tune-network", "--start-from", str(earlier)) == 0
     info = json.loads((out / "run.json").read_text())
     assert (info["step"], info["steps_before"], total_steps(info)) == (2, 1, 3)
+
+
+def test_start_from_without_tuning_trains_the_embeddings_on_the_tuned_network(
+        tmp_path, style_image, photo_dir):
+    from training.bundle_style import bundle
+    from training.run_dir import load_transformer
+
+    earlier = tmp_path / "earlier"
+    assert _train(style_image, photo_dir, earlier, 1, "--preset", "magenta", "--identity",
+                  "--tune-network") == 0
+    out = tmp_path / "embeddings"
+    assert _train(style_image, photo_dir, out, 2, "--preset", "magenta", "--identity",
+                  "--start-from", str(earlier)) == 0
+    tuned, _ = load_transformer(earlier)
+    trained, _ = load_transformer(out)  # from its weights file, which holds the network
+    for a, b in zip(trained.get_layer("arbitrary_transformer").weights,
+                    tuned.get_layer("arbitrary_transformer").weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    rows = [m.get_layer("painting_embeddings").table.get_weights()[0] for m in (trained, tuned)]
+    assert not np.allclose(*rows)
+    # It ships the tuned network, and can be started from in turn.
+    entry = json.loads((bundle(out, tmp_path / "styles", "m", {}).parent
+                        / "catalogue.json").read_text())["styles"][0]
+    assert "tuned by this run or the runs it started from" in entry["weights"]
+    assert _train(style_image, photo_dir, tmp_path / "on", 1, "--preset", "magenta",
+                  "--identity", "--tune-network", "--start-from", str(out)) == 0
 
 
 def test_a_magenta_run_exports_with_its_controls_in_bfloat16(painting_run, tmp_path, capsys):

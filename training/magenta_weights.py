@@ -182,13 +182,15 @@ TABLE_KEY = "painting_embeddings/table"
 TRANSFORMER_KEY = "tuned_transformer"
 
 
-def save_painting_network(model, path: Path) -> None:
+def save_painting_network(model, path: Path, tuned: bool) -> None:
+    """The table of embeddings, and the transformer where it is `tuned` (by this run or the
+    run it started from): ours to ship then; otherwise the published one is a dependency."""
     import h5py
 
     transformer = _transformer_of(model)
     with h5py.File(path, "w") as f:
         f[TABLE_KEY] = model.get_layer("painting_embeddings").table.get_weights()[0]
-        if transformer.trainable:  # trained by this run: ours to ship
+        if tuned:
             for weight in transformer.weights:
                 f[f"{TRANSFORMER_KEY}/{weight.path}"] = weight.numpy()
 

@@ -107,11 +107,18 @@ def load_transformer(run_dir: Path) -> tuple[keras.Model, dict]:
     return model, info
 
 
+def holds_tuned_network(info: dict) -> bool:
+    """Whether a run (its run info) ships a tuned transformer of the painting preset: it
+    tuned one, or started from one (`--start-from`) and trained its embeddings on it."""
+    return info.get("preset") == PAINTING_PRESET and bool(info.get("tune_network")
+                                                          or info.get("start_from"))
+
+
 def tuned_network_of(run_dir: Path) -> tuple[Path, dict]:
-    """The weights file and run info of a run that tuned the painting preset's
-    transformer: what `train --start-from` begins with."""
+    """The weights file and run info of a run that holds a tuned transformer of the
+    painting preset: what `train --start-from` begins with."""
     info = read_run_info(run_dir)
-    if info.get("preset") != PAINTING_PRESET or not info.get("tune_network"):
+    if not holds_tuned_network(info):
         raise RunDirError(f"{run_dir} did not tune the {PAINTING_PRESET} preset's network "
                           "(--tune-network): there is no tuned transformer to start from")
     weights = Path(run_dir) / WEIGHTS_FILE
@@ -130,9 +137,9 @@ def shared_rows(paintings: list[str], identity: bool, earlier: dict) -> dict[int
     return rows
 
 
-def save_transformer(model, preset: str, run_dir: Path) -> None:
-    """The counterpart of load_transformer: the weights a run ships."""
-    if preset == PAINTING_PRESET:
-        save_painting_network(model, Path(run_dir) / WEIGHTS_FILE)
+def save_transformer(model, info: dict, run_dir: Path) -> None:
+    """The counterpart of load_transformer: the weights a run (its run info) ships."""
+    if info.get("preset") == PAINTING_PRESET:
+        save_painting_network(model, Path(run_dir) / WEIGHTS_FILE, holds_tuned_network(info))
     else:
         model.save_weights(Path(run_dir) / WEIGHTS_FILE)

