@@ -119,8 +119,9 @@ def tuned_network_of(run_dir: Path) -> tuple[Path, dict]:
     painting preset: what `train --start-from` begins with."""
     info = read_run_info(run_dir)
     if not holds_tuned_network(info):
-        raise RunDirError(f"{run_dir} did not tune the {PAINTING_PRESET} preset's network "
-                          "(--tune-network): there is no tuned transformer to start from")
+        raise RunDirError(f"{run_dir} holds no tuned network of the {PAINTING_PRESET} preset "
+                          "(it neither trained with --tune-network nor started from a run "
+                          "that did): there is no tuned transformer to start from")
     weights = Path(run_dir) / WEIGHTS_FILE
     if not weights.is_file():
         raise RunDirError(f"{run_dir} has no trained weights yet ({WEIGHTS_FILE} is missing)")
