@@ -824,6 +824,33 @@ def test_start_from_without_tuning_trains_the_embeddings_on_the_tuned_network(
                   "--identity", "--tune-network", "--start-from", str(out)) == 0
 
 
+def test_train_only_trains_the_paintings_named_and_keeps_the_other_rows(
+        tmp_path, style_image, photo_dir, capsys):
+    from training.run_dir import load_transformer
+
+    earlier = tmp_path / "earlier"
+    assert _train(style_image, photo_dir, earlier, 1, "--preset", "magenta", "--identity",
+                  "--tune-network") == 0
+    magenta = ("--preset", "magenta", "--identity", "--start-from", str(earlier))
+    out = tmp_path / "only"
+    assert _train(style_image, photo_dir, out, 2, *magenta, "--train-only", "nope") == 2
+    assert "--train-only names nope, not among the paintings: " in capsys.readouterr().err
+    for wrong in (("--tune-network",), ("--identity-only",)):
+        assert _train(style_image, photo_dir, out, 2, *magenta, "--train-only",
+                      style_image.stem, *wrong) == 2
+        assert "--train-only trains some embeddings" in capsys.readouterr().err
+    assert _train(style_image, photo_dir, out, 2, "--preset", "magenta", "--identity",
+                  "--train-only", style_image.stem) == 2
+    assert "add --start-from" in capsys.readouterr().err
+    # Both steps go to the painting (by turns, the identity row would have had one).
+    assert _train(style_image, photo_dir, out, 2, *magenta, "--train-only",
+                  style_image.stem) == 0
+    before, after = (load_transformer(run)[0].get_layer("painting_embeddings").table
+                     .get_weights()[0] for run in (earlier, out))
+    assert not np.allclose(before[0], after[0])
+    np.testing.assert_array_equal(before[1], after[1])
+
+
 def test_a_magenta_run_exports_with_its_controls_in_bfloat16(painting_run, tmp_path, capsys):
     from export.export_run import main as export_main
 

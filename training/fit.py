@@ -64,7 +64,7 @@ def _build(cfg, styles: list[np.ndarray], mixed: bool, xla: bool,
         loss_network = build_loss_network(cfg.losses.vgg_layers, cfg.vgg_weights, cfg.vgg_sha256)
     model = StyleTransferModel(transformer, loss_network, [s.astype(np.float32) for s in styles],
                                cfg.losses, identity=cfg.identity,
-                               identity_only=cfg.identity_only,
+                               trained=trained_conditions(cfg),
                                style_weights=painting_style_weights(info) if info else None,
                                layer_weights=painting_layer_weights(info) if info else None)
     optimizer = keras.optimizers.Adam(learning_rate_of(cfg))
@@ -74,6 +74,15 @@ def _build(cfg, styles: list[np.ndarray], mixed: bool, xla: bool,
     # Optimizer slots must exist before a checkpoint can be restored into them.
     optimizer.build(transformer.trainable_variables)
     return model, transformer
+
+
+def trained_conditions(cfg) -> list[int] | None:
+    """The table rows that take turns in training: --identity-only's or --train-only's,
+    or None for all."""
+    if cfg.identity_only:
+        return [len(cfg.styles)]
+    stems = [p.stem for p in cfg.styles]
+    return [stems.index(stem) for stem in cfg.train_only] or None
 
 
 def learning_rate_of(cfg):

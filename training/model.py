@@ -77,11 +77,12 @@ class StyleTransferModel(keras.Model):
     scales and shifts the one-hot style weights select (Dumoulin et al. 2017). With
     `identity` one more condition, after the paintings, learns to give back the photo: a
     style strength below 1 can then interpolate a painting's scales and shifts towards it
-    instead of cross-fading pixels; with `identity_only` it alone trains."""
+    instead of cross-fading pixels. `trained` names the conditions that take turns (by
+    default all); the others keep what they start with."""
 
     def __init__(self, transformer: keras.Model, loss_network: keras.Model,
                  style_images: list, losses: LossConfig, identity: bool = False,
-                 identity_only: bool = False, style_weights: list[float] | None = None,
+                 trained: list[int] | None = None, style_weights: list[float] | None = None,
                  layer_weights: list[dict[str, float]] | None = None, **kwargs):
         super().__init__(**kwargs)
         self.transformer = transformer
@@ -102,7 +103,7 @@ class StyleTransferModel(keras.Model):
                                                            "float32")
                               for layer in losses.style_layers}
         self.styles = self.paintings + int(identity)  # the transform net's conditions
-        self.identity_only = identity_only
+        self.trained = ops.convert_to_tensor(trained or list(range(self.styles)), "int32")
         self.style_grams = self._all_grams(loss_network, style_images, losses)
         if losses.half_size_style_weight:
             self.half_size_grams = self._all_grams(
@@ -179,8 +180,8 @@ class StyleTransferModel(keras.Model):
     def train_step(self, photos):
         # The conditions take turns rather than being drawn at random: each is trained as
         # often, and a short run trains every one (4 random draws of 3 once left one out).
-        style = (tf.constant(self.paintings, "int32") if self.identity_only
-                 else tf.cast(self.optimizer.iterations % self.styles, "int32"))
+        turn = tf.cast(self.optimizer.iterations % self.trained.shape[0], "int32")
+        style = self.trained[turn]
         with tf.GradientTape() as tape:
             losses = self.compute_losses(photos, training=True, style=style)
             scaled = self.optimizer.scale_loss(losses["loss"])

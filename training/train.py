@@ -64,6 +64,10 @@ class TrainConfig:
     # with (the magenta preset's: the style predictor's embeddings, which our losses only
     # made look less painted: docs/training.md).
     identity_only: bool = False
+    # Train only these paintings' embeddings (by file stem); the other rows stay exactly as
+    # --start-from's run left them (they get no gradient and Adam starts afresh). For
+    # another look at one painting of a shipped network without retraining the rest.
+    train_only: tuple[str, ...] = ()
     # Train the published transformer's convolutions and norms with the table, so it can
     # learn shapes of its own paintings; at CPU budgets it lost the photo first
     # (docs/training.md, "Tuning the whole network").
@@ -213,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--identity-only", action="store_true",
                    help="with --preset magenta --identity: train only the identity condition, "
                    "keeping each painting's embedding as the style predictor gives it")
+    p.add_argument("--train-only", type=lambda text: tuple(filter(None, text.split(","))),
+                   default=(), metavar="NAME,...",
+                   help="with --start-from and without --tune-network: train only these "
+                   "paintings' embeddings (file names without extension), every step on "
+                   "them; the others stay exactly as that run left them, e.g. great_wave to "
+                   "give one painting of a shipped network more steps")
     p.add_argument("--tune-network", action="store_true",
                    help=f"with --preset {PAINTING_PRESET}: train the published transformer too, "
                    "not only the table of embeddings: bolder, at the cost of the photo and of "
@@ -259,6 +269,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         styles=painting_files(args.style), content_dir=args.content_dir, out=args.out,
         preset=args.preset, identity=args.identity, identity_only=args.identity_only,
+        train_only=args.train_only,
         tune_network=args.tune_network, start_from=args.start_from,
         steps=args.steps, minutes=args.minutes, image_size=args.image_size,
         batch_size=args.batch_size, style_size=args.style_size,
@@ -337,7 +348,13 @@ def check_options(cfg: TrainConfig) -> None:
     missing = [str(p) for p in cfg.styles if not p.is_file()]
     if missing:
         raise DataError(f"style image not found: {', '.join(missing)}")
-    for flag, named in (("--painting-sizes", cfg.painting_sizes),
+    if cfg.train_only and (cfg.tune_network or cfg.identity_only or not cfg.start_from):
+        raise DataError("--train-only trains some embeddings of a network as --start-from's "
+                        "run left it: add --start-from, and leave out --tune-network (the "
+                        "network is shared: tuning it changes every painting) and "
+                        "--identity-only")
+    for flag, named in (("--train-only", cfg.train_only),
+                        ("--painting-sizes", cfg.painting_sizes),
                         ("--painting-style-weights", cfg.painting_style_weights),
                         ("--painting-style-layers", cfg.painting_style_layers)):
         unknown = sorted(set(named) - set(stems))
