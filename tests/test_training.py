@@ -849,6 +849,9 @@ def test_train_only_trains_the_paintings_named_and_keeps_the_other_rows(
                      .get_weights()[0] for run in (earlier, out))
     assert not np.allclose(before[0], after[0])
     np.testing.assert_array_equal(before[1], after[1])
+    # A resume keeps the rows it trains: others would move with Adam's moments.
+    assert _train(style_image, photo_dir, out, 3, *magenta) == 2
+    assert "train_only=('" in capsys.readouterr().err
 
 
 def test_a_magenta_run_exports_with_its_controls_in_bfloat16(painting_run, tmp_path, capsys):

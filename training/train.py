@@ -303,7 +303,9 @@ def check_resumable(cfg: TrainConfig) -> None:
     for key, was, now in (("preset", before.get("preset"), cfg.preset),
                           ("paintings", painting_names(before), [p.name for p in cfg.styles]),
                           ("identity", bool(before.get("identity")), cfg.identity),
-                          ("tune_network", bool(before.get("tune_network")), cfg.tune_network)):
+                          ("tune_network", bool(before.get("tune_network")), cfg.tune_network),
+                          # Adam's moments of rows trained before would go on moving them.
+                          ("train_only", tuple(before.get("train_only") or ()), cfg.train_only)):
         if was != now:
             raise RunDirError(f"{cfg.out} was trained with {key}={was!r}, not {now!r}; "
                               "use another --out to start a new run")
