@@ -16,7 +16,8 @@ from bench.common import interleaved_timings, median_ms, save, table
 from export.stylizer import Stylizer
 from serving.contract import INPUT_IMAGES, INPUT_PIXELS, SIGNATURE_ENCODED, SIGNATURE_PIXELS
 from serving.samples import sample_jpeg
-from training.transformer_net import PRESETS, build_transformer
+from training.presets import PRESETS
+from training.transformer_net import build_transformer
 
 SIDES = (256, 512, 1024)
 BENCH_PRESETS = [p for p in PRESETS if p != "tiny"]

@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 from training.contact_sheet import _grid
-from training.data import IMAGE_SUFFIXES, DataError, load_rgb
+from training.images import IMAGE_SUFFIXES, DataError, load_rgb
 from training.magenta_weights import WeightsError
 from training.run_dir import RunDirError
 

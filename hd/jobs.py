@@ -155,7 +155,7 @@ class JobBoard:
     def _run(self, job: Job, photo: Path, start: Path, paintings: list[tuple[Path, float]],
              side: int, preserve_colors: bool, workdir) -> None:
         from training import gatys
-        from training.model import LossConfig
+        from training.loss_config import LossConfig
 
         cfg = gatys.refine_config(
             self.cfg.levels,

@@ -62,3 +62,22 @@ def test_the_checker_finds_a_wrong_way_import(tmp_path, room, source, wrong):
     problems = wrong_way_imports(tmp_path, {"serving": 0, "export": 1, "gateway": 2, "ops": 2})
     assert bool(problems) == wrong
     assert all(p.startswith(f"{room}/sub/module.py:1: {room} imports ") for p in problems)
+
+
+# CLIs that check their input, and answer --help, before anything starts TensorFlow
+# (several seconds and a screen of its log lines); the load tester needs it for gRPC only.
+CLIS_WITHOUT_TENSORFLOW = ["training.train", "training.gatys", "training.bundle_style",
+                           "training.contact_sheet", "training.yardstick",
+                           "export.side_by_side", "ops.loadtest"]
+
+
+def test_these_clis_start_without_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import importlib, sys\n"
+            f"for name in {CLIS_WITHOUT_TENSORFLOW!r}: importlib.import_module(name)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "[]"

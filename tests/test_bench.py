@@ -8,7 +8,7 @@ from bench import common, model_latency
 from bench.common import interleaved_timings
 from bench.model_latency import count_flops
 from serving.contract import INPUT_PIXELS, SIGNATURE_PIXELS
-from training.transformer_net import PRESETS
+from training.presets import PRESETS
 
 
 def _conv_flops(preset: str, side: int) -> float:

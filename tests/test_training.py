@@ -319,7 +319,7 @@ def _losses_off_and_on(**setting):
     given value, the transformer's weights the same: (painting, photos, the model with
     the weight on, losses off, losses on)."""
     from training.fit import _build
-    from training.model import LossConfig
+    from training.loss_config import LossConfig
     from training.train import TrainConfig
 
     rng = np.random.default_rng(0)
@@ -579,7 +579,8 @@ def check_multi_style_signatures(version_dir, names):
 
 
 def test_the_identity_condition_is_trained_to_give_back_the_photo():
-    from training.model import LossConfig, StyleTransferModel
+    from training.loss_config import LossConfig
+    from training.model import StyleTransferModel
     from training.vgg import build_loss_network
 
     losses = LossConfig(identity_weight=100.0, tv_weight=10.0)
@@ -603,7 +604,8 @@ def test_the_identity_condition_is_trained_to_give_back_the_photo():
 
 
 def test_each_painting_can_have_its_own_style_weight():
-    from training.model import LossConfig, StyleTransferModel
+    from training.loss_config import LossConfig
+    from training.model import StyleTransferModel
     from training.vgg import build_loss_network
 
     losses = LossConfig(tv_weight=10.0)
@@ -619,7 +621,8 @@ def test_each_painting_can_have_its_own_style_weight():
 
 
 def test_each_painting_can_weigh_the_style_layers_its_own_way():
-    from training.model import LossConfig, StyleTransferModel
+    from training.loss_config import LossConfig
+    from training.model import StyleTransferModel
     from training.vgg import build_loss_network
 
     losses = LossConfig(half_size_style_weight=0.5)
@@ -637,7 +640,7 @@ def test_each_painting_can_weigh_the_style_layers_its_own_way():
 
 
 def test_the_magenta_preset_trains_each_paintings_embedding_and_nothing_else(painting_run):
-    from training.data import load_rgb
+    from training.images import load_rgb
     from training.magenta_weights import start_painting_network
     from training.run_dir import load_transformer
 
@@ -710,7 +713,7 @@ def test_identity_only_keeps_the_paintings_embeddings(tmp_path, style_image, pho
     table = net.get_layer("painting_embeddings").table.get_weights()[0]
     assert np.abs(table[1]).max() > 0  # the identity row moved from 0 ...
     started = build_transformer("magenta", styles=2, identity=True)
-    from training.data import load_rgb
+    from training.images import load_rgb
     from training.magenta_weights import start_painting_network
 
     start_painting_network(started, [load_rgb(style_image, long_side=64).astype(np.float32)])

@@ -35,8 +35,8 @@ from training.fast_layers import (
     UpsampleConv,
     mirror_pad,
 )
+from training.presets import PAINTING_PRESET
 
-PAINTING_PRESET = "magenta"
 ARBITRARY_TRANSFORMER = "arbitrary_transformer"
 EMBEDDING = 100
 TRANSFORMER_CHANNELS = (8, 16, 32)

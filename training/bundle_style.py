@@ -14,7 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from training.arbitrary_net import PAINTING_PRESET
+from training.presets import PAINTING_PRESET
 from training.run_dir import (
     RUN_FILE,
     WEIGHTS_FILE,

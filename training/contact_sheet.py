@@ -14,17 +14,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from training.data import IMAGE_SUFFIXES, DataError, load_rgb
+from training.images import IMAGE_SUFFIXES, DataError, load_rgb
+from training.loss_config import LossConfig
 from training.magenta_weights import WeightsError
-from training.run_dir import RunDirError
+from training.run_dir import RunDirError, load_transformer, painting_names, painting_sizes
 
 
 def _columns(model_dir: Path, style_images: Path, photos: list[np.ndarray]):
     """(title, stylized photos, mean content loss, mean style loss) for each painting of one
     bundled model: one column for a single-style model, one per painting for a
     multi-style one."""
-    from training.model import LossConfig, StyleTransferModel
-    from training.run_dir import load_transformer, painting_names, painting_sizes
+    from training.model import StyleTransferModel
     from training.vgg import build_loss_network
 
     transformer, info = load_transformer(model_dir)

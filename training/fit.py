@@ -9,12 +9,13 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf.trackable_object_graph_pb2 import TrackableObjectGraph
 
-from training.arbitrary_net import ARBITRARY_TRANSFORMER, PAINTING_PRESET
+from training.arbitrary_net import ARBITRARY_TRANSFORMER
 from training.callbacks import Checkpointer, ProgressBar, StopAt, Summaries
 from training.data import content_dataset
 from training.dtype_policy import building_in
 from training.magenta_weights import adopt_tuned_network, start_painting_network
 from training.model import StyleTransferModel
+from training.presets import PAINTING_PRESET
 from training.run_dir import (
     RunDirError,
     painting_layer_weights,

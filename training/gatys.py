@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data import DataError, load_rgb
-from training.model import LossConfig
+from training.images import DataError, load_rgb
+from training.loss_config import LossConfig
 
 # Image optimisation wants more style than feed-forward training (the picture starts as
 # the photo and only the style term pulls it away); chosen side by side at 512 px.

@@ -5,12 +5,11 @@ TensorBoard from Keras for free, and one `compute_losses()` is shared by trainin
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import keras
 import tensorflow as tf
 from keras import ops
 
+from training.loss_config import LossConfig
 from training.losses import (
     colour_loss,
     colour_moments,
@@ -21,40 +20,6 @@ from training.losses import (
 )
 
 LOSS_NAMES = ("loss", "content", "style", "tv")
-
-
-@dataclass(frozen=True)
-class LossConfig:
-    """Loss layers and weights; the defaults give a clearly stylized, recognisable photo."""
-
-    content_layer: str = "block4_conv2"
-    content_weight: float = 1.0
-    # With Keras' VGG19 weights the Gram term of block4_conv1 is about 20x the others;
-    # at full weight it dominates, paints over faces and bleaches colours. 0.2 keeps its
-    # large strokes without erasing the photo (compared side by side on held-out photos).
-    style_layers: dict[str, float] = field(default_factory=lambda: {
-        "block1_conv1": 1.0, "block2_conv1": 1.0, "block3_conv1": 1.0,
-        "block4_conv1": 0.2, "block5_conv1": 1.0,
-    })
-    style_weight: float = 5.0
-    # The style term once more with the picture and the painting both at half size, times
-    # this: the same VGG layers then see shapes twice as large, as at Refine in HD's
-    # coarse level, which paints larger crests and swirls. 0 = off.
-    half_size_style_weight: float = 0.0
-    # The mean and covariance of the picture's colours against the painting's, times this,
-    # added to the style term: for a palette the Gram terms miss. 0 = off.
-    colour_style_weight: float = 0.0
-    # Off (the old default, 1e-5, was about 1e-9 of the loss and changed nothing).
-    # Networks tuned whole need 500-3000 against the dot lattice of their upsamplings
-    # (docs/training.md, "Tuning the whole network").
-    tv_weight: float = 0.0
-    # Only for a run with an identity condition: pixel MSE (0..255) of its output to the
-    # photo; about the size of the other terms, so that condition learns to give the photo.
-    identity_weight: float = 100.0
-
-    @property
-    def vgg_layers(self) -> list[str]:
-        return sorted({self.content_layer, *self.style_layers})
 
 
 def in_float32(features: dict) -> dict:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
-
-from training.arbitrary_net import PAINTING_PRESET
 from training.magenta_weights import load_painting_network, save_painting_network
-from training.transformer_net import build_transformer
+from training.presets import PAINTING_PRESET
+
+if TYPE_CHECKING:
+    import keras
 
 RUN_FILE = "run.json"
 WEIGHTS_FILE = "transformer.weights.h5"
@@ -93,6 +94,9 @@ def conditions(info: dict) -> int:
 
 def load_transformer(run_dir: Path) -> tuple[keras.Model, dict]:
     """Rebuilds the trained transform net of a run and returns it with its run info."""
+    # Here, not at the top: the CLIs that only read run.json start without TensorFlow.
+    from training.transformer_net import build_transformer
+
     info = read_run_info(run_dir)
     weights = Path(run_dir) / WEIGHTS_FILE
     if not weights.is_file():

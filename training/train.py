@@ -15,8 +15,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from training.data import IMAGE_SUFFIXES, DataError, find_content_images, load_rgb
-from training.model import LossConfig
+from training.images import IMAGE_SUFFIXES, DataError, find_content_images, load_rgb
+from training.loss_config import LossConfig
+from training.presets import PAINTING_PRESET, preset_names
 from training.run_dir import (
     RunDirError,
     painting_names,
@@ -25,7 +26,6 @@ from training.run_dir import (
     total_steps,
     tuned_network_of,
 )
-from training.transformer_net import PAINTING_PRESET, preset_names
 from training.vgg_weights import WeightsError
 
 

@@ -21,39 +21,14 @@ cropped back, so callers never have to care about the two stride-2 stages.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import keras
 from keras import layers, ops
 
 from training import fast_layers as fast
-from training.arbitrary_net import PAINTING_PRESET, build_painting_network
+from training.arbitrary_net import build_painting_network
 from training.dtype_policy import building_in
 from training.norms import InstanceNorm
-
-
-@dataclass(frozen=True)
-class Preset:
-    """Channel widths of the three resolution stages and the number of residual blocks."""
-
-    channels: tuple[int, int, int]
-    residual_blocks: int
-
-
-PRESETS: dict[str, Preset] = {
-    # The paper's network (Johnson et al. 2016, supplementary table 1).
-    "johnson": Preset(channels=(32, 64, 128), residual_blocks=5),
-    # Half the width: about a quarter of the FLOPs of the residual trunk, chosen for CPU
-    # serving (docs/benchmarks.md says what it costs in quality).
-    "fast": Preset(channels=(16, 32, 64), residual_blocks=5),
-    # For tests only: trains in seconds, looks like nothing.
-    "tiny": Preset(channels=(4, 8, 8), residual_blocks=1),
-}
-
-
-def preset_names() -> list[str]:
-    """Every network `build_transformer` builds: the presets above and "magenta"."""
-    return sorted([*PRESETS, PAINTING_PRESET])
+from training.presets import PAINTING_PRESET, PRESETS, Preset, preset_names
 
 
 @keras.saving.register_keras_serializable(package="training")

@@ -16,16 +16,15 @@ from pathlib import Path
 import numpy as np
 
 from training.contact_sheet import _grid, sheet_parser
-from training.data import IMAGE_SUFFIXES, DataError, load_rgb
-from training.run_dir import RunDirError, read_run_info
+from training.images import IMAGE_SUFFIXES, DataError, load_rgb
+from training.loss_config import LossConfig
+from training.run_dir import RunDirError, load_transformer, painting_sizes, read_run_info
 
 
 def compare(model_dir: Path, style_images: Path, photos: list[np.ndarray], size: int,
             iterations: int) -> tuple[list, list, dict]:
     """(fast pictures, optimised pictures, mean losses {fast_content, fast_style, ...})."""
     from training import gatys
-    from training.model import LossConfig
-    from training.run_dir import load_transformer, painting_sizes
 
     net, info = load_transformer(model_dir)
     losses = LossConfig(**info["losses"])
