@@ -28,7 +28,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from training import gatys
 from training.gatys import DEFAULT_STYLE_WEIGHT, REFINE_LEVELS
+from training.loss_config import LossConfig
 
 
 @dataclass(frozen=True)
@@ -154,9 +156,6 @@ class JobBoard:
 
     def _run(self, job: Job, photo: Path, start: Path, paintings: list[tuple[Path, float]],
              side: int, preserve_colors: bool, workdir) -> None:
-        from training import gatys
-        from training.loss_config import LossConfig
-
         cfg = gatys.refine_config(
             self.cfg.levels,
             photo=photo, styles=tuple(paintings), out=Path(workdir.name) / "out.png", size=side,

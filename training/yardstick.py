@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from training import gatys
 from training.contact_sheet import _grid, sheet_parser
 from training.images import IMAGE_SUFFIXES, DataError, load_rgb
 from training.loss_config import LossConfig
@@ -24,8 +25,6 @@ from training.run_dir import RunDirError, load_transformer, painting_sizes, read
 def compare(model_dir: Path, style_images: Path, photos: list[np.ndarray], size: int,
             iterations: int) -> tuple[list, list, dict]:
     """(fast pictures, optimised pictures, mean losses {fast_content, fast_style, ...})."""
-    from training import gatys
-
     net, info = load_transformer(model_dir)
     losses = LossConfig(**info["losses"])
     painting = load_rgb(style_images / info["style"], long_side=painting_sizes(info)[0])
