@@ -195,7 +195,7 @@ def save_painting_network(model, path: Path, tuned: bool) -> None:
                 f[f"{TRANSFORMER_KEY}/{weight.path}"] = weight.numpy()
 
 
-def _saved_table(f, path: Path) -> np.ndarray:
+def saved_table(f, path: Path) -> np.ndarray:
     if TABLE_KEY not in f:
         raise WeightsError(f"{path} holds no {TABLE_KEY}: not a painting network's table")
     return f[TABLE_KEY][()]
@@ -215,7 +215,7 @@ def load_painting_network(model, path: Path) -> None:
 
     embeddings, _ = _load_published(model)
     with h5py.File(path, "r") as f:
-        embeddings.table.set_weights([_saved_table(f, path)])
+        embeddings.table.set_weights([saved_table(f, path)])
         if TRANSFORMER_KEY in f:
             _assign_tuned_transformer(model, f, path)
 
@@ -230,7 +230,7 @@ def adopt_tuned_network(model, path: Path, rows: dict[int, int]) -> None:
     table = model.get_layer("painting_embeddings").table
     with h5py.File(path, "r") as f:
         _assign_tuned_transformer(model, f, path)
-        theirs, mine = _saved_table(f, path), table.get_weights()[0]
+        theirs, mine = saved_table(f, path), table.get_weights()[0]
     for row, their_row in rows.items():
         mine[row] = theirs[their_row]
     table.set_weights([mine])
