@@ -290,15 +290,23 @@ class ManyClients(Load):
     senders = 4
 
 
-def canary_model(path: Path, kind: str) -> Path:
-    """A SavedModel that passes the rollout's 64 px smoke test (it returns the image) but,
-    on any other picture, fails ("fails") or first waits 0.1 s ("slow")."""
+def pause(microseconds):
+    """A delay that takes no CPU, so the canary is as slow on a busy machine as on an idle
+    one (a matmul loop's delay grew with the load and starved the window of canary
+    Predicts), from public raw ops a SavedModel keeps: a one-element dataset that sleeps
+    before each item and again before saying it is done, so twice `microseconds`."""
     import tensorflow as tf
 
-    # TF's own test helper (private; TF is pinned to 2.21): a delay that takes no CPU, so
-    # the canary is as slow on a busy machine as on an idle one. A matmul loop's delay grew
-    # with the load and starved the window of canary Predicts.
-    from tensorflow.python.data.experimental.ops.testing import sleep
+    spec = {"output_types": [tf.int32], "output_shapes": [[]]}
+    one = tf.raw_ops.TensorDataset(components=[tf.constant(0)], output_shapes=[[]])
+    slow = tf.raw_ops.SleepDataset(input_dataset=one, sleep_microseconds=microseconds, **spec)
+    return tf.raw_ops.DatasetToSingleElement(dataset=slow, **spec)
+
+
+def canary_model(path: Path, kind: str) -> Path:
+    """A SavedModel that passes the rollout's 64 px smoke test (it returns the image) but,
+    on any other picture, fails ("fails") or first waits 0.2 s ("slow")."""
+    import tensorflow as tf
 
     from serving.contract import INPUT_IMAGES, OUTPUT_IMAGES
 
@@ -309,8 +317,7 @@ def canary_model(path: Path, kind: str) -> Path:
             if kind == "fails":
                 checks = [tf.debugging.assert_equal(width, 64, message="breaks on real photos")]
             else:
-                pause = tf.cast(tf.where(width == 64, 0, 100_000), tf.int64)  # µs
-                checks = [tf.data.Dataset.from_tensors(0).apply(sleep(pause)).reduce(0, tf.add)]
+                checks = pause(tf.cast(tf.where(width == 64, 0, 100_000), tf.int64))
             with tf.control_dependencies(checks):
                 return {OUTPUT_IMAGES: tf.identity(images)}
 
