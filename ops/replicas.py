@@ -7,8 +7,6 @@ import io
 import grpc
 from PIL import Image
 
-from serving.client import ModelServerClient, NotAvailable
-
 
 class ReplicaError(Exception):
     """A replica did not do what the rollout needed."""
@@ -45,6 +43,10 @@ class Replica:
     ReplicaErrors that name the replica."""
 
     def __init__(self, address: str, timeout: float = 30.0):
+        # Here, not at the top: tensorflow-serving-api's protos load TensorFlow (seconds),
+        # and the rollout tool answers --help and bad options before that.
+        from serving.client import ModelServerClient
+
         self.address = address
         self.client = ModelServerClient(address, timeout)
 
@@ -61,6 +63,8 @@ class Replica:
         self._rpc("reload config", self.client.reload, config)
 
     def wait_available(self, model: str, version: int, timeout: float) -> None:
+        from serving.client import NotAvailable
+
         try:
             self.client.wait_available(model, version, timeout)
         except NotAvailable as e:

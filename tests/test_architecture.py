@@ -65,10 +65,11 @@ def test_the_checker_finds_a_wrong_way_import(tmp_path, room, source, wrong):
 
 
 # CLIs that check their input, and answer --help, before anything starts TensorFlow
-# (several seconds and a screen of its log lines); the load tester needs it for gRPC only.
+# (several seconds and a screen of its log lines); the load tester and the rollout tool
+# need it for gRPC (and the repository's tf.io.gfile) only.
 CLIS_WITHOUT_TENSORFLOW = ["training.train", "training.gatys", "training.bundle_style",
                            "training.contact_sheet", "training.merge_runs", "training.yardstick",
-                           "export.side_by_side", "ops.loadtest"]
+                           "export.side_by_side", "ops.loadtest", "ops.rollout"]
 
 
 def test_these_clis_start_without_tensorflow():
