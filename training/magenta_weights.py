@@ -230,7 +230,15 @@ def adopt_tuned_network(model, path: Path, rows: dict[int, int]) -> None:
     table = model.get_layer("painting_embeddings").table
     with h5py.File(path, "r") as f:
         _assign_tuned_transformer(model, f, path)
-        theirs, mine = saved_table(f, path), table.get_weights()[0]
+        theirs = saved_table(f, path)
+    table.set_weights([with_rows_of(table.get_weights()[0], theirs, rows)])
+
+
+def with_rows_of(mine: np.ndarray, theirs: np.ndarray, rows: dict[int, int]) -> np.ndarray:
+    """Table `mine` with, for each row -> row of `theirs` in `rows`, that embedding."""
+    if mine.shape[1:] != theirs.shape[1:]:
+        raise WeightsError(f"the two tables' embeddings differ in size ({mine.shape[1:]} and "
+                           f"{theirs.shape[1:]}): not the same network")
     for row, their_row in rows.items():
         mine[row] = theirs[their_row]
-    table.set_weights([mine])
+    return mine

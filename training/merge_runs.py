@@ -21,9 +21,14 @@ import time
 from pathlib import Path
 
 import h5py
-import numpy as np
 
-from training.magenta_weights import TABLE_KEY, TRANSFORMER_KEY, WeightsError, saved_table
+from training.magenta_weights import (
+    TABLE_KEY,
+    TRANSFORMER_KEY,
+    WeightsError,
+    saved_table,
+    with_rows_of,
+)
 from training.presets import PAINTING_PRESET
 from training.run_dir import (
     WEIGHTS_FILE,
@@ -50,7 +55,7 @@ def merge(base: Path, network: Path, out: Path) -> list[str]:
     names = painting_names(info)
     rows = shared_rows(names, bool(info.get("identity")), tuned_info)
     with h5py.File(base / WEIGHTS_FILE, "r") as b, h5py.File(tuned, "r") as n:
-        table = _merged_table(saved_table(b, base), saved_table(n, tuned), rows)
+        table = with_rows_of(saved_table(b, base), saved_table(n, tuned), rows)
         if TRANSFORMER_KEY not in n:
             raise WeightsError(f"{tuned} holds no {TRANSFORMER_KEY}: not a tuned network")
         out.mkdir(parents=True, exist_ok=True)
@@ -67,15 +72,6 @@ def merge(base: Path, network: Path, out: Path) -> list[str]:
                         "network_embeddings": taken})
     write_run_info(out, info)
     return taken
-
-
-def _merged_table(mine: np.ndarray, theirs: np.ndarray, rows: dict[int, int]) -> np.ndarray:
-    if mine.shape[1:] != theirs.shape[1:]:
-        raise WeightsError(f"the two tables' embeddings differ in size ({mine.shape[1:]} and "
-                           f"{theirs.shape[1:]}): not the same network")
-    for row, their_row in rows.items():
-        mine[row] = theirs[their_row]
-    return mine
 
 
 def main(argv: list[str] | None = None) -> int:
