@@ -24,9 +24,9 @@ from __future__ import annotations
 import math
 
 import keras
-import tensorflow as tf
 from keras import layers, ops
 
+from training.backend import on_tensorflow
 from training.dtype_policy import building_in
 from training.fast_layers import (
     BlockReflectionPad,
@@ -64,7 +64,7 @@ class StyleNorm(layers.Layer):
 
     def call(self, inputs):
         x, embedding = inputs
-        if x.shape[0] == 1:  # a graph built for one image, as FastInstanceNorm
+        if x.shape[0] == 1 and on_tensorflow():  # a graph built for one image, as FastInstanceNorm
             return self._one_image(x, ops.cast(self.scale(embedding)[0], "float32"),
                                    ops.cast(self.shift(embedding)[0], "float32"))
         # The statistics in float32 whatever the layer computes in: a bfloat16 variance over
@@ -90,6 +90,8 @@ class StyleNorm(layers.Layer):
         channels at 1024x768, 3.8 for 8 on the blocked view). k divides the pixel count of
         every such layer here: full and half resolution of a photo padded to multiples
         of 4."""
+        import tensorflow as tf
+
         lanes = x.shape[-1]
         if lanes == self.channels and lanes % 16 == 0:
             return tf.compat.v1.nn.fused_batch_norm(x, scale, shift, epsilon=self.epsilon,
@@ -184,11 +186,7 @@ def _skipping_batch_norms(layer, *args, **kwargs):
 def predictor_input(pixels, side: int = PREDICTOR_SIZE):
     """float 0..255 [N, H, W, 3] -> the predictor's input: the centre square, side x side,
     in 0..1 (how the published predictor was fed)."""
-    height, width = ops.shape(pixels)[1], ops.shape(pixels)[2]
-    square = ops.minimum(height, width)
-    top, left = (height - square) // 2, (width - square) // 2
-    centre = pixels[:, top:top + square, left:left + square]
-    return tf.image.resize(centre, [side, side], antialias=True) / 255.0
+    return ops.image.resize(pixels, [side, side], antialias=True, crop_to_aspect_ratio=True) / 255.0
 
 
 class PaintingEmbeddings(layers.Layer):
@@ -225,6 +223,11 @@ class PaintingEmbeddings(layers.Layer):
             lambda: own * self.predictor(
                 predictor_input(ops.cast(image, "float32"), PHOTO_EMBEDDING_SIZE), training=False),
             lambda: ops.zeros_like(embedding))
+
+    def compute_output_shape(self, input_shape):
+        # Keras would otherwise trace call() to find it, and JAX cannot crop a photo of
+        # unknown size for the predictor.
+        return (input_shape[1][0], EMBEDDING)
 
     def get_config(self):
         return {**super().get_config(), "conditions": self.conditions, "identity": self.identity}

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 from PIL import Image
 from tqdm import tqdm
 
+from training.backend import on_tensorflow
 from training.model import LOSS_NAMES
 
 
@@ -37,12 +37,13 @@ class ProgressBar(keras.callbacks.Callback):
 
 
 class Summaries(keras.callbacks.Callback):
-    """TensorBoard scalars every `every` steps (losses, images/s) and preview images."""
+    """TensorBoard scalars every `every` steps (losses, images/s) and preview images (the
+    previews alone, as JPEG files, without TensorFlow's summary writer)."""
 
     def __init__(self, log_dir: Path, preview_dir: Path, preview_photo: np.ndarray,
                  batch_size: int, every: int, preview_every: int):
         super().__init__()
-        self.writer = tf.summary.create_file_writer(str(log_dir))
+        self.writer = _summary_writer(log_dir)
         self.preview_dir = preview_dir
         self.preview_photo = preview_photo.astype(np.float32)[None]
         self.batch_size, self.every, self.preview_every = batch_size, every, preview_every
@@ -51,7 +52,9 @@ class Summaries(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         step = _step(self.model)
         self._steps += 1
-        if step % self.every == 0:
+        if step % self.every == 0 and self.writer:
+            import tensorflow as tf
+
             elapsed = time.perf_counter() - self._t0
             with self.writer.as_default(step=step):
                 for name, value in _floats(logs).items():
@@ -68,11 +71,23 @@ class Summaries(keras.callbacks.Callback):
         pixels = np.clip(np.concatenate(painted, axis=1), 0, 255).astype(np.uint8)
         self.preview_dir.mkdir(parents=True, exist_ok=True)
         Image.fromarray(pixels).save(self.preview_dir / f"step_{step:06d}.jpg", quality=90)
-        with self.writer.as_default(step=step):
-            tf.summary.image("preview", pixels[None])
+        if self.writer:
+            import tensorflow as tf
+
+            with self.writer.as_default(step=step):
+                tf.summary.image("preview", pixels[None])
 
     def on_train_end(self, logs=None):
-        self.writer.flush()
+        if self.writer:
+            self.writer.flush()
+
+
+def _summary_writer(log_dir: Path):
+    if not on_tensorflow():
+        return None
+    import tensorflow as tf
+
+    return tf.summary.create_file_writer(str(log_dir))
 
 
 class Checkpointer(keras.callbacks.Callback):

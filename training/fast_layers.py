@@ -18,9 +18,9 @@ tf.nn.space_to_depth: pixel (2i + a, 2j + b) is position (i, j), channels of pha
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 from keras import layers, ops
 
+from training.backend import on_tensorflow
 from training.norms import InstanceNorm
 
 
@@ -45,17 +45,18 @@ def _flipped(x, axis: int, start: int, stop: int | None):
 # tensors, but TensorFlow's own kernels took 7 ms for a 1032x776 RGB image, these 1 ms
 # (oneDNN's transpose).
 def space_to_depth(x, block: int):
-    shape, c = tf.shape(x), x.shape[-1]
+    shape, c = ops.shape(x), x.shape[-1]
     h, w = shape[1] // block, shape[2] // block
-    cells = tf.reshape(x, [shape[0], h, block, w, block, c])
-    return tf.reshape(tf.transpose(cells, [0, 1, 3, 2, 4, 5]), [shape[0], h, w, block * block * c])
+    cells = ops.reshape(x, [shape[0], h, block, w, block, c])
+    return ops.reshape(ops.transpose(cells, [0, 1, 3, 2, 4, 5]),
+                       [shape[0], h, w, block * block * c])
 
 
 def depth_to_space(x, block: int):
-    shape, c = tf.shape(x), x.shape[-1] // (block * block)
-    cells = tf.reshape(x, [shape[0], shape[1], shape[2], block, block, c])
-    return tf.reshape(tf.transpose(cells, [0, 1, 3, 2, 4, 5]),
-                      [shape[0], shape[1] * block, shape[2] * block, c])
+    shape, c = ops.shape(x), x.shape[-1] // (block * block)
+    cells = ops.reshape(x, [shape[0], shape[1], shape[2], block, block, c])
+    return ops.reshape(ops.transpose(cells, [0, 1, 3, 2, 4, 5]),
+                       [shape[0], shape[1] * block, shape[2] * block, c])
 
 
 @keras.saving.register_keras_serializable(package="training")
@@ -119,9 +120,13 @@ class FastInstanceNorm(InstanceNorm):
         # exactly one image (serving_default runs each request so): several would share
         # the kernel's statistics, and a runtime switch between the two costs half the gain.
         gamma, beta = self.scale_and_shift(style_weights)
-        return self._fused(x, gamma[0], beta[0]) if x.shape[0] == 1 else self._moments(x, gamma, beta)
+        if x.shape[0] == 1 and on_tensorflow():
+            return self._fused(x, gamma[0], beta[0])
+        return self._moments(x, gamma, beta)
 
     def _fused(self, x, gamma, beta):
+        import tensorflow as tf
+
         shape = tf.shape(x)
         # The phases of the block view lie next to each other along the width.
         image = tf.reshape(x, [1, shape[1], shape[2] * self.block**2, gamma.shape[-1]])

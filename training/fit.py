@@ -6,10 +6,9 @@ import time
 
 import keras
 import numpy as np
-import tensorflow as tf
-from tensorflow.core.protobuf.trackable_object_graph_pb2 import TrackableObjectGraph
 
 from training.arbitrary_net import ARBITRARY_TRANSFORMER
+from training.backend import gpu_count, on_tensorflow
 from training.callbacks import Checkpointer, ProgressBar, StopAt, Summaries
 from training.data import content_dataset
 from training.dtype_policy import building_in
@@ -17,6 +16,7 @@ from training.magenta_weights import adopt_tuned_network, start_painting_network
 from training.model import StyleTransferModel
 from training.presets import PAINTING_PRESET
 from training.run_dir import (
+    WEIGHTS_FILE,
     RunDirError,
     painting_layer_weights,
     painting_style_weights,
@@ -35,13 +35,23 @@ def _resolve(setting: str, on_gpu: bool) -> bool:
 
 def _device_setup(cfg) -> tuple[contextlib.AbstractContextManager, bool, bool]:
     """(distribution scope, mixed precision?, XLA?): by default both on GPUs only, where
-    they pay; MirroredStrategy when there are several GPUs."""
-    gpus = tf.config.list_physical_devices("GPU")
+    they pay; MirroredStrategy when there are several GPUs. JAX always compiles with XLA,
+    on one device, and in float32 (the loss scaling of float16 is TensorFlow's here;
+    --loss-precision bfloat16 needs none)."""
+    gpus = gpu_count()
+    if not on_tensorflow():
+        if cfg.mixed_precision == "on":
+            raise RunDirError("--mixed-precision on needs TensorFlow (KERAS_BACKEND=tensorflow);"
+                              " with JAX, --loss-precision bfloat16 is the faster loss network")
+        return contextlib.nullcontext(), False, True
     mixed, xla = _resolve(cfg.mixed_precision, bool(gpus)), _resolve(cfg.xla, bool(gpus))
     if mixed:
         keras.mixed_precision.set_global_policy("mixed_float16")
-    scope = tf.distribute.MirroredStrategy().scope() if len(gpus) > 1 else contextlib.nullcontext()
-    return scope, mixed, xla
+    if gpus > 1:
+        import tensorflow as tf
+
+        return tf.distribute.MirroredStrategy().scope(), mixed, xla
+    return contextlib.nullcontext(), mixed, xla
 
 
 def _build(cfg, styles: list[np.ndarray], mixed: bool, xla: bool,
@@ -100,6 +110,9 @@ def _saved_transformer_shapes(path: str) -> list[tuple[int, ...]]:
     """The shapes of the variables under the checkpoint's `transformer`, found through its
     object graph: a variable is stored once, under whichever path reached it first (often
     the optimizer's), so the keys' prefixes do not say."""
+    import tensorflow as tf
+    from tensorflow.core.protobuf.trackable_object_graph_pb2 import TrackableObjectGraph
+
     reader = tf.train.load_checkpoint(path)
     graph = TrackableObjectGraph.FromString(reader.get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"))
     todo = [c.node_id for c in graph.nodes[0].children if c.local_name == "transformer"]
@@ -126,17 +139,34 @@ def _check_fits(path: str, transformer: keras.Model, out) -> None:
             "go on, Adam starts afresh)")
 
 
+def _checkpoints(out, model: keras.Model, transformer: keras.Model):
+    """TensorFlow's checkpoints of the run (transform net and Adam), the latest restored:
+    a stopped run resumes where it stopped. Without TensorFlow there are none: the run
+    saves its weights only, so it refuses to start over a run it cannot resume."""
+    if not on_tensorflow():
+        if (out / "checkpoints").exists() or (out / WEIGHTS_FILE).exists():
+            raise RunDirError(
+                f"{out} holds a run; resuming it needs TensorFlow's checkpoints "
+                "(KERAS_BACKEND=tensorflow). Or train into a new --out with "
+                f"--start-from {out}: its weights go on, Adam starts afresh")
+        return None
+    import tensorflow as tf
+
+    checkpoint = tf.train.Checkpoint(transformer=transformer, optimizer=model.optimizer)
+    manager = tf.train.CheckpointManager(checkpoint, out / "checkpoints", max_to_keep=2)
+    if manager.latest_checkpoint:
+        _check_fits(manager.latest_checkpoint, transformer, out)
+        checkpoint.restore(manager.latest_checkpoint).expect_partial()
+    return manager
+
+
 def fit(cfg, styles: list[np.ndarray], photos: list[str], preview: np.ndarray, info: dict) -> None:
     """Trains until cfg.steps or cfg.minutes, checkpointing into cfg.out."""
     cfg.out.mkdir(parents=True, exist_ok=True)
     scope, mixed, xla = _device_setup(cfg)
     with scope:
         model, transformer = _build(cfg, styles, mixed, xla, info)
-    checkpoint = tf.train.Checkpoint(transformer=transformer, optimizer=model.optimizer)
-    manager = tf.train.CheckpointManager(checkpoint, cfg.out / "checkpoints", max_to_keep=2)
-    if manager.latest_checkpoint:
-        _check_fits(manager.latest_checkpoint, transformer, cfg.out)
-        checkpoint.restore(manager.latest_checkpoint).expect_partial()
+    manager = _checkpoints(cfg.out, model, transformer)
     start = int(model.optimizer.iterations.numpy())
     print(f"train: {len(styles)} painting(s), {len(photos)} photos, preset {cfg.preset}, "
           f"{'resuming at step ' + str(start) if start else 'starting'} -> {cfg.steps} steps")
@@ -145,7 +175,8 @@ def fit(cfg, styles: list[np.ndarray], photos: list[str], preview: np.ndarray, i
 
     def save(losses: dict) -> None:
         step = int(model.optimizer.iterations.numpy())
-        manager.save(checkpoint_number=step)
+        if manager:
+            manager.save(checkpoint_number=step)
         save_transformer(transformer, info, cfg.out)
         write_run_info(cfg.out, {**info, "step": step, "final_losses": losses,
                                  "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})

@@ -164,12 +164,12 @@ def start_painting_network(model, paintings: list[np.ndarray]) -> None:
     are the predictor's embeddings of the paintings (float 0..255 [H, W, 3]), the
     identity row 0: the photo's own embedding. Training starts from Ghiasi et al.'s
     picture of each painting and refines it."""
-    import tensorflow as tf
+    from keras import ops
 
     from training.arbitrary_net import predictor_input
 
     embeddings, predictor = _load_published(model)
-    rows = [predictor(predictor_input(tf.constant(p[None], tf.float32)), training=False)[0]
+    rows = [predictor(predictor_input(ops.convert_to_tensor(p[None], "float32")), training=False)[0]
             for p in paintings]
     rows += [np.zeros(rows[0].shape, np.float32)] * (embeddings.conditions - len(rows))
     embeddings.table.set_weights([np.stack(rows)])

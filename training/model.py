@@ -1,14 +1,16 @@
 """The training model: transform net + frozen loss network, trained through `fit()`.
 
 Overriding `train_step` (instead of a hand-written loop) gives callbacks, checkpoints and
-TensorBoard from Keras for free, and one `compute_losses()` is shared by training and test.
+TensorBoard from Keras for free; `compute_losses()` also scores a run's contact sheet.
+Keras asks each backend for its own `train_step`: TensorFlow's takes the gradient on a
+tape, JAX's is a pure function of the variables' values (training/backend.py).
 """
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 from keras import ops
 
+from training.backend import on_tensorflow
 from training.loss_config import LossConfig
 from training.losses import (
     colour_loss,
@@ -77,11 +79,6 @@ class StyleTransferModel(keras.Model):
             self.colour_targets = ops.concatenate(
                 [colour_moments(ops.convert_to_tensor(image[None], "float32"))
                  for image in style_images], axis=0)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in LOSS_NAMES}
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     @staticmethod
     def _all_grams(loss_network, images: list, losses: LossConfig) -> dict:
@@ -101,11 +98,9 @@ class StyleTransferModel(keras.Model):
         weights = ops.one_hot(ops.full([ops.shape(images)[0]], style, "int32"), self.styles)
         return self.transformer({"image": images, "style_weights": weights}, training=training)
 
-    def compute_losses(self, photos, training: bool, style=None) -> dict:
-        """The loss terms of painting `photos` in condition `style`: a random one if None."""
+    def compute_losses(self, photos, training: bool, style) -> dict:
+        """The loss terms of painting `photos` in condition number `style`."""
         cfg = self.loss_config
-        if style is None:
-            style = 0 if self.styles == 1 else tf.random.uniform([], 0, self.styles, "int32")
         stylized = ops.cast(self(photos, style=style, training=training), "float32")
         generated = in_float32(self.loss_network(stylized))
         target = ops.stop_gradient(ops.cast(self.content_network(photos), "float32"))
@@ -136,24 +131,51 @@ class StyleTransferModel(keras.Model):
         total += painted
         return {"loss": total, "content": content, "style": style_term, "tv": tv}
 
-    def _report(self, losses: dict) -> dict:
-        for name, value in losses.items():
-            self.trackers[name].update_state(value)
-        # Per-step values (not running means) so progress and TensorBoard show the trend.
-        return dict(losses)
+    def _condition_at(self, step):
+        """The conditions take turns rather than being drawn at random: each is trained as
+        often, and a short run trains every one (4 random draws of 3 once left one out)."""
+        return self.trained[ops.cast(step % self.trained.shape[0], "int32")]
 
-    def train_step(self, photos):
-        # The conditions take turns rather than being drawn at random: each is trained as
-        # often, and a short run trains every one (4 random draws of 3 once left one out).
-        turn = tf.cast(self.optimizer.iterations % self.trained.shape[0], "int32")
-        style = self.trained[turn]
+    def _tensorflow_train_step(self, data):
+        import tensorflow as tf
+
+        photos = keras.utils.unpack_x_y_sample_weight(data)[0]
+        style = self._condition_at(self.optimizer.iterations)
         with tf.GradientTape() as tape:
             losses = self.compute_losses(photos, training=True, style=style)
             scaled = self.optimizer.scale_loss(losses["loss"])
         variables = self.transformer.trainable_variables
         grads = tape.gradient(scaled, variables)
         self.optimizer.apply_gradients(zip(grads, variables, strict=True))
-        return self._report(losses)
+        return losses
 
-    def test_step(self, photos):
-        return self._report(self.compute_losses(photos, training=False))
+    def _jax_train_step(self, state, data):
+        """The same step as a pure function: `state` holds the values of the model's
+        trainable, non-trainable, optimizer and metric variables, and the step returns
+        new ones (Keras keeps them on the device between steps). Only the transform net
+        trains; the losses' networks have no state that a step changes."""
+        import jax
+
+        photos = keras.utils.unpack_x_y_sample_weight(data)[0]
+        trainable, non_trainable, optimizer_values, metric_values = state
+        iterations = next(value for variable, value in zip(self.optimizer.variables,
+                                                            optimizer_values, strict=True)
+                          if variable is self.optimizer.iterations)
+        style = self._condition_at(iterations)
+        frozen = list(zip(self.non_trainable_variables, non_trainable, strict=True))
+
+        def loss_of(values):
+            mapping = list(zip(self.trainable_variables, values, strict=True)) + frozen
+            with keras.StatelessScope(state_mapping=mapping):
+                losses = self.compute_losses(photos, training=True, style=style)
+            return losses["loss"], losses
+
+        grads, losses = jax.grad(loss_of, has_aux=True)(trainable)
+        trainable, optimizer_values = self.optimizer.stateless_apply(
+            optimizer_values, grads, trainable)
+        return losses, (trainable, non_trainable, optimizer_values, metric_values)
+
+    # Both steps return the step's own losses, not running means (the model keeps no
+    # metrics), so that progress and TensorBoard show the trend.
+    train_step = _tensorflow_train_step if on_tensorflow() else _jax_train_step
+

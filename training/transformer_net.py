@@ -60,6 +60,12 @@ class PadToMultiple(layers.Layer):
         pad_w = (-w) % self.multiple
         return ops.pad(x, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="reflect")
 
+    def compute_output_shape(self, input_shape):
+        # Given, not traced: JAX cannot reflect-pad a symbolic size (training/backend.py).
+        n, h, w, c = input_shape
+        return (n, *(None if side is None else -(-side // self.multiple) * self.multiple
+                     for side in (h, w)), c)
+
     def get_config(self):
         return {**super().get_config(), "multiple": self.multiple}
 
@@ -71,6 +77,9 @@ class CropLike(layers.Layer):
     def call(self, x, reference):
         shape = ops.shape(reference)
         return x[:, : shape[1], : shape[2], :]
+
+    def compute_output_shape(self, x_shape, reference_shape):
+        return (x_shape[0], reference_shape[1], reference_shape[2], x_shape[3])
 
 
 def normalize(x, name: str, style=None, norm=InstanceNorm, **kwargs):
