@@ -98,7 +98,7 @@ class StyleTransferModel(keras.Model):
         weights = ops.one_hot(ops.full([ops.shape(images)[0]], style, "int32"), self.styles)
         return self.transformer({"image": images, "style_weights": weights}, training=training)
 
-    def compute_losses(self, photos, training: bool, style) -> dict:
+    def compute_losses(self, photos, training: bool, style=0) -> dict:
         """The loss terms of painting `photos` in condition number `style`."""
         cfg = self.loss_config
         stylized = ops.cast(self(photos, style=style, training=training), "float32")
