@@ -72,3 +72,13 @@ def test_jax_refuses_float16_and_names_the_way_out(tmp_path, photo_dir, style_im
     assert done.returncode != 0
     assert "--loss-precision bfloat16" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_backend_without_a_training_step_is_refused_before_keras_loads(tmp_path, photo_dir,
+                                                                         style_image):
+    done = _on("torch", "-m", "training", "--style", str(style_image), "--content-dir",
+               str(photo_dir), "--out", str(tmp_path / "run"), "--steps", "1",
+               *TINY_TRAIN_ARGS)
+    assert done.returncode == 2
+    assert "KERAS_BACKEND=torch: training runs on tensorflow or jax" in done.stderr
+    assert "Traceback" not in done.stderr

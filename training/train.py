@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from training.backend import BACKENDS, unsupported_backend
 from training.images import IMAGE_SUFFIXES, DataError, find_content_images, load_rgb
 from training.loss_config import LossConfig
 from training.presets import PAINTING_PRESET, preset_names
@@ -153,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="train", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Train a feed-forward style-transfer network (Johnson et al. 2016) on a "
         "painting and a folder of photos; several paintings train one multi-style network. "
-        "Rerunning with the same --out resumes.")
+        "Rerunning with the same --out resumes. Runs on TensorFlow; KERAS_BACKEND=jax trains "
+        "on a GPU machine that has JAX and no TensorFlow (it cannot resume).")
     p.add_argument("--style", type=Path, nargs="+", required=True,
                    help="the painting (any image file); several files or a folder train one "
                    "network for all of them, in sorted order")
@@ -330,6 +332,9 @@ def run_info(cfg: TrainConfig) -> dict:
 
 def check_options(cfg: TrainConfig) -> None:
     """Raises DataError for options that do not go together or name what is not there."""
+    if unsupported_backend():
+        raise DataError(f"KERAS_BACKEND={unsupported_backend()}: training runs on "
+                        f"{' or '.join(BACKENDS)}")
     if not cfg.styles:
         raise DataError("no paintings: --style names no image file")
     if cfg.identity_only and not (cfg.identity and cfg.preset == PAINTING_PRESET):
