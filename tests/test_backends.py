@@ -1,5 +1,6 @@
 """Training on Keras' JAX backend (GPU machines without TensorFlow; training/backend.py)
-makes the same steps as on TensorFlow, and its CLI run writes what a run directory holds."""
+makes the same steps as on TensorFlow, and its CLI run writes what a run directory holds,
+with TensorFlow out of reach."""
 import json
 import os
 import subprocess
@@ -14,8 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _on(backend: str, *argv: str) -> subprocess.CompletedProcess:
+    """Runs python with `argv` on `backend`; on JAX as without TensorFlow installed."""
+    path = [str(ROOT / "tests" / "without_tensorflow")] if backend == "jax" else []
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3",
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": os.pathsep.join([*path, str(ROOT)])}
     return subprocess.run([sys.executable, *argv], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=600)
 
