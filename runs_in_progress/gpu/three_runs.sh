@@ -16,7 +16,7 @@ nvidia-smi -L 2>/dev/null
 python3 -c "import jax, keras; print(jax.devices(), keras.__version__)"
 mkdir -p /tmp/dev
 C="--preset magenta --identity --start-from styles/masters --style .devcarry/paintings --content-dir .devcarry/photos --steps $STEPS --minutes $MIN --batch-size 8 --style-size 256 --colour-style-weight 1000 --style-layers block1_conv2:0.25,block2_conv2:1,block3_conv4:1,block4_conv4:300 --content-layer block3_conv3 --content-weight 20 --style-weight 8 --half-size-style-weight 0.1 --tv-weight 3000 --checkpoint-every 250 --preview-every 1000000 --preview-image .devcarry/chicago.jpg"
-T="--tune-network --painting-sizes composition_vii=512,great_wave=256,starry_night=384 --painting-style-layers starry_night=block4_conv4:1000 --painting-style-layers great_wave=block4_conv4:1000 --learning-rate 3e-4 --warmup-steps 300"
+T="--tune-network --painting-sizes composition_vii=512 --painting-style-layers starry_night=block4_conv4:1000 --painting-style-layers great_wave=block4_conv4:1000 --learning-rate 3e-4 --warmup-steps 300"
 mkdir -p /tmp/dev/three
 for p in composition_vii great_wave starry_night; do ln -sf $PWD/.devcarry/paintings/$p.jpg /tmp/dev/three/; done
 python3 -m training $C --style /tmp/dev/three --out /tmp/dev/cvii_sn_gw $T --painting-style-layers composition_vii=block4_conv4:1000 > /tmp/dev/cvii_sn_gw.log 2>&1 &
