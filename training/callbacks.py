@@ -1,4 +1,11 @@
-"""Keras callbacks of a training run: progress, TensorBoard, previews, checkpoints, stop."""
+"""Keras callbacks of a training run: progress, TensorBoard, previews, checkpoints, stop.
+
+They read each step's losses and step count as Python numbers, which makes every step wait
+for the device. Keras does that anyway for any callback with `on_train_batch_end` (its
+CallbackList converts the logs first) unless all callbacks are `async_safe`, and these
+cannot be: a checkpoint or preview taken on a thread while the next step runs would
+read half-updated weights.
+"""
 from __future__ import annotations
 
 import time
