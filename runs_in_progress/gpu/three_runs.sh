@@ -1,7 +1,9 @@
 # Three runs side by side on one GPU with Keras on JAX (no TensorFlow there), from the
 # shipped masters, each tuning the network: on Composition VII, Starry Night and Great Wave
 # (cvii_sn_gw: merge it into masters with training.merge_runs), on all nine paintings
-# (all), and that with Kandinsky's deepest layer heavier (all_cvii). Each run's directory
+# (all), and that with Kandinsky's loss on Johnson's layers (all_cvii). Kandinsky's layers
+# (runs_in_progress/README.md, cvii_jl/) join the shipped recipe's at weight 0, so that
+# each painting keeps its own; his are x375 = his run's style weight 3000 / the recipe's 8. Each run's directory
 # comes back as OUTDIR/RUN.tgz, its log's end as OUTDIR/RUN.log.
 # usage, from the repository root after prepare.sh (on the device: carry .devcarry):
 #   bash runs_in_progress/gpu/three_runs.sh MINUTES STEPS OUTDIR
@@ -15,13 +17,14 @@ export PYTHONPATH=${PYTHONPATH:-}:$PWD KERAS_BACKEND=jax XLA_PYTHON_CLIENT_MEM_F
 nvidia-smi -L 2>/dev/null
 python3 -c "import jax, keras; print(jax.devices(), keras.__version__)"
 mkdir -p /tmp/dev
-C="--preset magenta --identity --start-from styles/masters --style .devcarry/paintings --content-dir .devcarry/photos --steps $STEPS --minutes $MIN --batch-size 8 --style-size 256 --colour-style-weight 1000 --style-layers block1_conv2:0.25,block2_conv2:1,block3_conv4:1,block4_conv4:300 --content-layer block3_conv3 --content-weight 20 --style-weight 8 --half-size-style-weight 0.1 --tv-weight 3000 --checkpoint-every 250 --preview-every 1000000 --preview-image .devcarry/chicago.jpg"
+C="--preset magenta --identity --start-from styles/masters --style .devcarry/paintings --content-dir .devcarry/photos --steps $STEPS --minutes $MIN --batch-size 8 --style-size 256 --colour-style-weight 1000 --style-layers block1_conv2:0.25,block2_conv2:1,block3_conv3:0,block3_conv4:1,block4_conv3:0,block4_conv4:300 --content-layer block3_conv3 --content-weight 20 --style-weight 8 --half-size-style-weight 0.1 --tv-weight 3000 --checkpoint-every 250 --preview-every 1000000 --preview-image .devcarry/chicago.jpg"
 T="--tune-network --painting-sizes composition_vii=512 --painting-style-layers starry_night=block4_conv4:1000 --painting-style-layers great_wave=block4_conv4:1000 --learning-rate 3e-4 --warmup-steps 300"
+K="--painting-style-layers composition_vii=block1_conv2:375,block2_conv2:375,block3_conv3:375,block3_conv4:0,block4_conv3:375,block4_conv4:0"
 mkdir -p /tmp/dev/three
 for p in composition_vii great_wave starry_night; do ln -sf $PWD/.devcarry/paintings/$p.jpg /tmp/dev/three/; done
-python3 -m training $C --style /tmp/dev/three --out /tmp/dev/cvii_sn_gw $T --painting-style-layers composition_vii=block4_conv4:1000 > /tmp/dev/cvii_sn_gw.log 2>&1 &
+python3 -m training $C --style /tmp/dev/three --out /tmp/dev/cvii_sn_gw $T $K > /tmp/dev/cvii_sn_gw.log 2>&1 &
 python3 -m training $C --out /tmp/dev/all $T > /tmp/dev/all.log 2>&1 &
-python3 -m training $C --out /tmp/dev/all_cvii $T --painting-style-layers composition_vii=block4_conv4:1000 > /tmp/dev/all_cvii.log 2>&1 &
+python3 -m training $C --out /tmp/dev/all_cvii $T $K > /tmp/dev/all_cvii.log 2>&1 &
 sleep 5; nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv 2>/dev/null
 wait
 for r in cvii_sn_gw all all_cvii; do tail -c 20000 /tmp/dev/$r.log > $O/$r.log; tail -c 400 $O/$r.log; echo; tar czf $O/$r.tgz -C /tmp/dev $r; done
