@@ -8,6 +8,9 @@ read half-updated weights.
 """
 from __future__ import annotations
 
+import signal
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -115,14 +118,46 @@ class Checkpointer(keras.callbacks.Callback):
 
 
 class StopAt(keras.callbacks.Callback):
-    """Stops at a total step count or after a wall-clock budget, whichever comes first."""
+    """Stops at a total step count, after a wall-clock budget, or on Ctrl-C or SIGTERM,
+    whichever comes first; Checkpointer then saves the step reached.
+
+    A signal stops the run after the step in flight, not at once: `kill`, `pkill` and
+    Kubernetes send SIGTERM to runs that Ctrl-C cannot reach, and dying mid-run would
+    lose every step since the last checkpoint. A second signal acts as it would have
+    without this callback. `signal_number` tells which signal stopped the run.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self, steps: int, minutes: float | None):
         super().__init__()
         self.steps = steps
         self.deadline = time.monotonic() + minutes * 60 if minutes else None
+        self.signal_number: int | None = None
+        self._before: dict = {}
+
+    def on_train_begin(self, logs=None):
+        # Python lets only the main thread install handlers (tests may train on another);
+        # a signal ignored on purpose (nohup, a script's background job) stays ignored.
+        if threading.current_thread() is threading.main_thread():
+            self._before = {s: signal.signal(s, self._stop_soon) for s in self.SIGNALS
+                            if signal.getsignal(s) is not signal.SIG_IGN}
+
+    def _stop_soon(self, number, frame):
+        self.signal_number = number
+        self._restore()
+        print(f"\ntrain: {signal.Signals(number).name}: stopping after this step and saving "
+              "(send it again to stop at once)", file=sys.stderr, flush=True)
+
+    def _restore(self):
+        for number, handler in self._before.items():
+            signal.signal(number, handler)
+        self._before = {}
 
     def on_train_batch_end(self, batch, logs=None):
         out_of_time = self.deadline is not None and time.monotonic() >= self.deadline
-        if _step(self.model) >= self.steps or out_of_time:
+        if _step(self.model) >= self.steps or out_of_time or self.signal_number:
             self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        self._restore()

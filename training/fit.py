@@ -160,8 +160,10 @@ def _checkpoints(out, model: keras.Model, transformer: keras.Model):
     return manager
 
 
-def fit(cfg, styles: list[np.ndarray], photos: list[str], preview: np.ndarray, info: dict) -> None:
-    """Trains until cfg.steps or cfg.minutes, checkpointing into cfg.out."""
+def fit(cfg, styles: list[np.ndarray], photos: list[str], preview: np.ndarray,
+        info: dict) -> int | None:
+    """Trains until cfg.steps or cfg.minutes, checkpointing into cfg.out; returns the number
+    of the signal that stopped it early and saved (Ctrl-C, SIGTERM), else None."""
     cfg.out.mkdir(parents=True, exist_ok=True)
     scope, mixed, xla = _device_setup(cfg)
     with scope:
@@ -171,7 +173,7 @@ def fit(cfg, styles: list[np.ndarray], photos: list[str], preview: np.ndarray, i
     print(f"train: {len(styles)} painting(s), {len(photos)} photos, preset {cfg.preset}, "
           f"{'resuming at step ' + str(start) if start else 'starting'} -> {cfg.steps} steps")
     if start >= cfg.steps:
-        return
+        return None
 
     def save(losses: dict) -> None:
         step = int(model.optimizer.iterations.numpy())
@@ -181,8 +183,9 @@ def fit(cfg, styles: list[np.ndarray], photos: list[str], preview: np.ndarray, i
         write_run_info(cfg.out, {**info, "step": step, "final_losses": losses,
                                  "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
 
+    stop = StopAt(cfg.steps, cfg.minutes)
     callbacks = [
-        StopAt(cfg.steps, cfg.minutes),
+        stop,
         Summaries(cfg.out / "logs", cfg.out / "previews", preview, cfg.batch_size,
                   cfg.log_every, cfg.preview_every),
         Checkpointer(save, cfg.checkpoint_every),
@@ -192,3 +195,4 @@ def fit(cfg, styles: list[np.ndarray], photos: list[str], preview: np.ndarray, i
     # Endless data; StopAt ends training. Epochs only pace Keras' own bookkeeping.
     model.fit(dataset, epochs=10**9, steps_per_epoch=cfg.checkpoint_every,
               callbacks=callbacks, verbose=0, shuffle=False)
+    return stop.signal_number

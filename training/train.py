@@ -389,11 +389,15 @@ def main(argv: list[str] | None = None) -> int:
         photos = find_content_images(cfg.content_dir, min_side=cfg.image_size)
         preview = load_rgb(cfg.preview_image or Path(photos[0]), long_side=cfg.image_size * 2)
         from training.fit import fit  # TensorFlow loads only once the input is known good.
-        fit(cfg, styles, photos, preview, info)
+        stopped_by = fit(cfg, styles, photos, preview, info)
     except (DataError, RunDirError, WeightsError, FileNotFoundError, ValueError) as e:
         print(f"train: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("train: interrupted; the last checkpoint is kept, rerun to resume", file=sys.stderr)
         return 130
+    if stopped_by:
+        print(f"train: stopped early and saved in {cfg.out}; rerun the same command to resume",
+              file=sys.stderr)
+        return 128 + stopped_by  # what a shell reports for a process ended by that signal
     return 0
