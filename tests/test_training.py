@@ -484,6 +484,18 @@ def test_help_explains_every_option(capsys):
         assert option in out
 
 
+def test_repeated_per_painting_flags_add_up_and_the_last_value_wins(tmp_path):
+    from training.train import build_parser
+
+    args = build_parser().parse_args(
+        ["--style", "x.jpg", "--content-dir", str(tmp_path), "--out", str(tmp_path / "run"),
+         "--painting-sizes", "a=512", "--painting-sizes", "b=448,a=384",
+         "--painting-style-weights", "a=2", "--painting-style-weights", "b=3"])
+    assert args.painting_sizes == {"a": 384, "b": 448}
+    assert args.painting_style_weights == {"a": 2.0, "b": 3.0}
+    assert build_parser().get_default("painting_sizes") == {}
+
+
 def test_painting_sizes_and_style_weights_set_some_paintings_otherwise(
         tmp_path, photo_dir, monkeypatch, capsys):
     paintings = tmp_path / "paintings"

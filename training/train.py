@@ -132,6 +132,14 @@ def _per_painting(kind, example: str):
     return parse
 
 
+class _AddUp(argparse.Action):
+    """Merges a repeated per-painting flag into the earlier ones: argparse's default, the
+    last one wins, silently dropped the paintings named only in an earlier flag."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, {**getattr(namespace, self.dest), **values})
+
+
 def _non_negative_int(text):
     value = int(text)
     if value < 0:
@@ -176,9 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="long side the painting is scaled to before its Gram matrices are taken: "
                    "the network's strokes come out at about the painting's own scale then")
     p.add_argument("--painting-sizes", type=_per_painting(int, "composition_vii=512"),
-                   default={}, metavar="NAME=PX,...",
+                   action=_AddUp, default={}, metavar="NAME=PX,...",
                    help="other long sides for some paintings (file name without extension), "
-                   "e.g. composition_vii=512,great_wave=512 beside --style-size 256")
+                   "e.g. composition_vii=512,great_wave=512 beside --style-size 256; "
+                   "repeating the flag adds paintings")
     p.add_argument("--learning-rate", type=_positive(float), default=d.learning_rate, help="Adam")
     p.add_argument("--warmup-steps", type=_non_negative_int, default=d.warmup_steps,
                    help="raise the learning rate linearly from 0 over this run's first N steps "
@@ -193,10 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "(docs/training.md, 'How large each layer's term is')")
     p.add_argument("--style-weight", type=float, default=dl.style_weight)
     p.add_argument("--painting-style-weights", type=_per_painting(float, "the_scream=12"),
-                   default={}, metavar="NAME=WEIGHT,...",
+                   action=_AddUp, default={}, metavar="NAME=WEIGHT,...",
                    help="other style weights for some paintings (file name without "
                    "extension) than --style-weight, e.g. the_scream=12: bolder colours for "
-                   "one painting without losing the photo in the others")
+                   "one painting without losing the photo in the others; repeating the "
+                   "flag adds paintings")
     p.add_argument("--painting-style-layers", type=_painting_style_layers, action="append",
                    default=[], metavar="NAME=LAYER:WEIGHT,...",
                    help="other weights of some --style-layers for one painting (file name "
