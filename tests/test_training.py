@@ -490,9 +490,14 @@ def test_repeated_per_painting_flags_add_up_and_the_last_value_wins(tmp_path):
     args = build_parser().parse_args(
         ["--style", "x.jpg", "--content-dir", str(tmp_path), "--out", str(tmp_path / "run"),
          "--painting-sizes", "a=512", "--painting-sizes", "b=448,a=384",
-         "--painting-style-weights", "a=2", "--painting-style-weights", "b=3"])
+         "--painting-style-weights", "a=2", "--painting-style-weights", "b=3",
+         "--painting-style-layers", "a=block1_conv2:5,block4_conv4:9",
+         "--painting-style-layers", "b=block4_conv4:7",
+         "--painting-style-layers", "a=block4_conv4:1000"])
     assert args.painting_sizes == {"a": 384, "b": 448}
     assert args.painting_style_weights == {"a": 2.0, "b": 3.0}
+    assert args.painting_style_layers == {"a": {"block1_conv2": 5.0, "block4_conv4": 1000.0},
+                                          "b": {"block4_conv4": 7.0}}
     assert build_parser().get_default("painting_sizes") == {}
 
 

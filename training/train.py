@@ -106,13 +106,13 @@ def _style_layers(text: str) -> dict[str, float]:
     return layers
 
 
-def _painting_style_layers(text: str) -> tuple[str, dict[str, float]]:
-    """'starry_night=block4_conv4:1000,block3_conv4:2' -> (stem, {layer: weight})."""
+def _painting_style_layers(text: str) -> dict[str, dict[str, float]]:
+    """'starry_night=block4_conv4:1000,block3_conv4:2' -> {stem: {layer: weight}}."""
     stem, _, layers = text.partition("=")
     if not stem or not layers:
         raise argparse.ArgumentTypeError(f"{text!r}: expected PAINTING=LAYER:WEIGHT,..., e.g. "
                                          "starry_night=block4_conv4:1000")
-    return stem, _style_layers(layers)
+    return {stem: _style_layers(layers)}
 
 
 def _per_painting(kind, example: str):
@@ -133,11 +133,17 @@ def _per_painting(kind, example: str):
 
 
 class _AddUp(argparse.Action):
-    """Merges a repeated per-painting flag into the earlier ones: argparse's default, the
-    last one wins, silently dropped the paintings named only in an earlier flag."""
+    """Merges a repeated per-painting flag into the earlier ones, a painting's layers too:
+    argparse's default, the last one wins, silently dropped what only an earlier flag
+    named. Where a painting (or layer) comes twice, the last value wins."""
 
     def __call__(self, parser, namespace, values, option_string=None):
-        setattr(namespace, self.dest, {**getattr(namespace, self.dest), **values})
+        merged = dict(getattr(namespace, self.dest))
+        for name, value in values.items():
+            if isinstance(value, dict) and name in merged:
+                value = {**merged[name], **value}
+            merged[name] = value
+        setattr(namespace, self.dest, merged)
 
 
 def _non_negative_int(text):
@@ -207,10 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "extension) than --style-weight, e.g. the_scream=12: bolder colours for "
                    "one painting without losing the photo in the others; repeating the "
                    "flag adds paintings")
-    p.add_argument("--painting-style-layers", type=_painting_style_layers, action="append",
-                   default=[], metavar="NAME=LAYER:WEIGHT,...",
+    p.add_argument("--painting-style-layers", type=_painting_style_layers, action=_AddUp,
+                   default={}, metavar="NAME=LAYER:WEIGHT,...",
                    help="other weights of some --style-layers for one painting (file name "
-                   "without extension); repeat for more paintings, e.g. "
+                   "without extension); repeat it for more paintings or layers, e.g. "
                    "starry_night=block4_conv4:1000: the deepest layer, whose features span "
                    "a star, heavier for one painting only")
     p.add_argument("--half-size-style-weight", type=float, default=dl.half_size_style_weight,
@@ -287,7 +293,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         batch_size=args.batch_size, style_size=args.style_size,
         painting_sizes=args.painting_sizes,
         painting_style_weights=args.painting_style_weights,
-        painting_style_layers=dict(args.painting_style_layers), learning_rate=args.learning_rate,
+        painting_style_layers=args.painting_style_layers, learning_rate=args.learning_rate,
         warmup_steps=args.warmup_steps, losses=losses,
         vgg_weights=args.vgg_weights, vgg_sha256=args.vgg_sha256,
         checkpoint_every=args.checkpoint_every,
