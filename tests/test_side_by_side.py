@@ -2,7 +2,7 @@
 import numpy as np
 from PIL import Image
 
-from export.side_by_side import colour_distance, main
+from export.side_by_side import colour_distance, dark_lines, main, print_shape_measures, yellow_stars
 from tests.conftest import bundled, write_image
 
 
@@ -59,6 +59,45 @@ def test_colour_distance_is_zero_for_the_same_colours_and_grows_with_a_shift():
     assert colour_distance(shuffled, painting) < 1e-3  # where the colours are does not count
     near, far = (np.clip(painting + shift, 0, 255) for shift in (5, 40))
     assert 0 < colour_distance(near, painting) < colour_distance(far, painting)
+
+
+def _sky_with_stars(radii, width=512):
+    """A blue sky 512x256 with a yellow disc of each radius, spaced along it."""
+    sky = np.zeros((256, width, 3), np.uint8)
+    sky[...] = (30, 60, 160)
+    yy, xx = np.mgrid[:256, :width]
+    for i, radius in enumerate(radii):
+        x = (i + 0.5) * width / len(radii)
+        sky[(yy - 128) ** 2 + (xx - x) ** 2 <= radius ** 2] = (240, 220, 60)
+    return sky
+
+
+def test_yellow_stars_counts_the_discs_over_40_px_and_their_median_area():
+    # Discs of radius 3 (29 px) are specks, not stars; of 6 and 10, 113 and 317 px.
+    assert yellow_stars(_sky_with_stars([3, 6, 6, 10])) == "3 stars, median 113 px, 0.4% yellow"
+    assert yellow_stars(_sky_with_stars([])) == "0 stars, median 0 px, 0.0% yellow"
+    # Counted at 512 px wide: the same sky at 1024 px has the same stars.
+    big = np.asarray(Image.fromarray(_sky_with_stars([6, 10])).resize((1024, 512)))
+    assert yellow_stars(big).startswith("2 stars")
+
+
+def test_dark_lines_is_the_share_of_dark_pixels():
+    canvas = np.full((100, 100, 3), 200, np.uint8)
+    canvas[:, :7] = 20  # a black band, 7% of the picture
+    assert dark_lines(canvas) == "7.0% dark"
+
+
+def test_shape_measures_print_a_line_per_measured_painting(capsys):
+    stars, blank = _sky_with_stars([10]), np.full((256, 512, 3), 255, np.uint8)
+    columns = [("reference", [stars, stars, stars]), ("masters", [blank, stars, blank])]
+    print_shape_measures(columns, ["starry_night", "dawn", "composition_vii"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "shapes: reference | masters"
+    assert lines[1].split() == ["starry_night", "1", "stars,", "median", "317", "px,",
+                                "0.2%", "yellow", "|", "-"]
+    assert lines[2].split()[0] == "composition_vii" and len(lines) == 3  # dawn has none
+    print_shape_measures(columns, ["dawn"])
+    assert capsys.readouterr().out == ""
 
 
 def test_missing_references_are_a_clear_error(tmp_path, capsys):
