@@ -73,9 +73,11 @@ def _sky_with_stars(radii, width=512):
 
 
 def test_yellow_stars_counts_the_discs_over_40_px_and_their_median_area():
-    # Discs of radius 3 (29 px) are specks, not stars; of 6 and 10, 113 and 317 px.
-    assert yellow_stars(_sky_with_stars([3, 6, 6, 10])) == "3 stars, median 113 px, 0.4% yellow"
-    assert yellow_stars(_sky_with_stars([])) == "0 stars, median 0 px, 0.0% yellow"
+    # Discs of radius 3 (about 29 px) are specks, not stars; of 6, 10 and 12, about 113,
+    # 310 and 450 px.
+    assert (yellow_stars(_sky_with_stars([3, 6, 6, 10, 12]))
+            == "4 stars (1 over 400 px), median 211 px, 0.8% yellow")
+    assert yellow_stars(_sky_with_stars([])) == "0 stars (0 over 400 px), median 0 px, 0.0% yellow"
     # Counted at 512 px wide: the same sky at 1024 px has the same stars.
     big = np.asarray(Image.fromarray(_sky_with_stars([6, 10])).resize((1024, 512)))
     assert yellow_stars(big).startswith("2 stars")
@@ -93,8 +95,8 @@ def test_shape_measures_print_a_line_per_measured_painting(capsys):
     print_shape_measures(columns, ["starry_night", "dawn", "composition_vii"])
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "shapes: reference | masters"
-    assert lines[1].split() == ["starry_night", "1", "stars,", "median", "317", "px,",
-                                "0.2%", "yellow", "|", "-"]
+    assert lines[1].split() == ["starry_night", "1", "stars", "(0", "over", "400", "px),",
+                                "median", "317", "px,", "0.2%", "yellow", "|", "-"]
     assert lines[2].split()[0] == "composition_vii" and len(lines) == 3  # dawn has none
     print_shape_measures(columns, ["dawn"])
     assert capsys.readouterr().out == ""
