@@ -187,9 +187,8 @@ def print_colour_distances(columns: list[tuple[str, list]], paintings: dict[str,
 def yellow_stars(image: np.ndarray) -> str:
     """Van Gogh's stars: yellow blobs (red > 150, green > 130, red - blue > 60) over 40 px
     in the picture scaled to 512 px wide, how many are over 400 px, their median area and
-    the yellow share. On
-    chicago it says what the eye sees and the Gram loss does not (docs/training.md, "A
-    measure that agrees with the eye")."""
+    the yellow share. On chicago it says what the eye sees and the Gram loss does not
+    (docs/training.md, "A measure that agrees with the eye")."""
     picture = Image.fromarray(np.asarray(image, np.uint8))
     if picture.width != 512:
         picture = picture.resize((512, round(512 * picture.height / picture.width)))

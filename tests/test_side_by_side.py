@@ -62,7 +62,7 @@ def test_colour_distance_is_zero_for_the_same_colours_and_grows_with_a_shift():
 
 
 def _sky_with_stars(radii, width=512):
-    """A blue sky 512x256 with a yellow disc of each radius, spaced along it."""
+    """A blue sky 256 px high with a yellow disc of each radius, spaced along it."""
     sky = np.zeros((256, width, 3), np.uint8)
     sky[...] = (30, 60, 160)
     yy, xx = np.mgrid[:256, :width]
