@@ -1,9 +1,10 @@
 # Three runs side by side on one GPU with Keras on JAX (no TensorFlow there), from the
 # shipped masters, each tuning the network: on Composition VII, Starry Night and Great Wave
 # (cvii_sn_gw: merge it into masters with training.merge_runs), on all nine paintings
-# (all), and that with Kandinsky's loss on Johnson's layers (all_cvii). Kandinsky's layers
-# (runs_in_progress/README.md, cvii_jl/) join the shipped recipe's at weight 0, so that
-# each painting keeps its own; his are x125 = his run's style weight 1000 / the recipe's 8.
+# (all), and that with Kandinsky's loss on Johnson's layers (all_cvii). Van Gogh's and
+# Kandinsky's losses sit on Johnson's four layers at 60 each, as in the shipped masters'
+# command (runs_in_progress/README.md, sn_jl/); those layers join the shipped recipe's at
+# weight 0, so that each painting keeps its own.
 # Each run's directory comes back as OUTDIR/RUN.tgz, its log's end as OUTDIR/RUN.log.
 # usage, from the repository root after prepare.sh (on the device: carry .devcarry):
 #   bash runs_in_progress/gpu/three_runs.sh MINUTES STEPS OUTDIR
@@ -18,8 +19,9 @@ nvidia-smi -L 2>/dev/null
 python3 -c "import jax, keras; print(jax.devices(), keras.__version__)"
 mkdir -p /tmp/dev
 C="--preset magenta --identity --start-from styles/masters --style .devcarry/paintings --content-dir .devcarry/photos --steps $STEPS --minutes $MIN --batch-size 8 --style-size 256 --colour-style-weight 1000 --style-layers block1_conv2:0.25,block2_conv2:1,block3_conv3:0,block3_conv4:1,block4_conv3:0,block4_conv4:300 --content-layer block3_conv3 --content-weight 20 --style-weight 8 --half-size-style-weight 0.1 --tv-weight 3000 --checkpoint-every 250 --preview-every 1000000 --preview-image .devcarry/chicago.jpg"
-T="--tune-network --painting-sizes composition_vii=512 --painting-style-layers starry_night=block4_conv4:1000 --painting-style-layers great_wave=block4_conv4:1000 --learning-rate 3e-4 --warmup-steps 300"
-K="--painting-style-layers composition_vii=block1_conv2:125,block2_conv2:125,block3_conv3:125,block3_conv4:0,block4_conv3:125,block4_conv4:0"
+JL=block1_conv2:60,block2_conv2:60,block3_conv3:60,block3_conv4:0,block4_conv3:60,block4_conv4:0
+T="--tune-network --painting-sizes composition_vii=512 --painting-style-layers starry_night=$JL --painting-style-layers great_wave=block4_conv4:1000 --learning-rate 3e-4 --warmup-steps 300"
+K="--painting-style-layers composition_vii=$JL"
 mkdir -p /tmp/dev/three
 for p in composition_vii great_wave starry_night; do ln -sf $PWD/.devcarry/paintings/$p.jpg /tmp/dev/three/; done
 python3 -m training $C --style /tmp/dev/three --out /tmp/dev/cvii_sn_gw $T $K > /tmp/dev/cvii_sn_gw.log 2>&1 &
