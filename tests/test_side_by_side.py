@@ -83,10 +83,15 @@ def test_yellow_stars_counts_the_discs_over_40_px_and_their_median_area():
     assert yellow_stars(big).startswith("2 stars")
 
 
-def test_dark_lines_is_the_share_of_dark_pixels():
-    canvas = np.full((100, 100, 3), 200, np.uint8)
-    canvas[:, :7] = 20  # a black band, 7% of the picture
-    assert dark_lines(canvas) == "7.0% dark"
+def test_dark_lines_counts_dark_pixels_and_those_in_wide_lines():
+    canvas = np.full((100, 512, 3), 200, np.uint8)
+    canvas[:, :44] = 20  # a band 44 px wide at the edge: 43 columns keep dark either side
+    canvas[:, 300:302] = 20  # and a line 2 px wide, dark but too thin to count as wide
+    assert dark_lines(canvas) == "9.0% dark, 8.4% in lines 3 px wide or more"
+    # Measured at 512 px wide: a line 4 px wide in a picture 1024 px wide is 2 px there.
+    double = np.full((100, 1024, 3), 200, np.uint8)
+    double[:, 500:504] = 20
+    assert dark_lines(double) == "0.4% dark, 0.0% in lines 3 px wide or more"
 
 
 def test_shape_measures_print_a_line_per_measured_painting(capsys):
