@@ -184,14 +184,19 @@ def print_colour_distances(columns: list[tuple[str, list]], paintings: dict[str,
             for cell in cells))
 
 
+def _at_512_wide(picture: Image.Image) -> Image.Image:
+    """The shape counts are in pixels, so each is taken at one scale, whatever the sheet's."""
+    if picture.width == 512:
+        return picture
+    return picture.resize((512, round(512 * picture.height / picture.width)))
+
+
 def yellow_stars(image: np.ndarray) -> str:
     """Van Gogh's stars: yellow blobs (red > 150, green > 130, red - blue > 60) over 40 px
     in the picture scaled to 512 px wide, how many are over 400 px, their median area and
     the yellow share. On chicago it says what the eye sees and the Gram loss does not
     (docs/training.md, "A measure that agrees with the eye")."""
-    picture = Image.fromarray(np.asarray(image, np.uint8))
-    if picture.width != 512:
-        picture = picture.resize((512, round(512 * picture.height / picture.width)))
+    picture = _at_512_wide(Image.fromarray(np.asarray(image, np.uint8)))
     r, g, b = np.moveaxis(np.asarray(picture, np.int32), -1, 0)
     yellow = (r > 150) & (g > 130) & (r - b > 60)
     blobs, _ = ndimage.label(yellow)
@@ -209,9 +214,7 @@ def dark_lines(image: np.ndarray) -> str:
     picture scaled to 512 px wide, and the share in lines at least 3 px wide (what a 3x3
     erosion leaves): Johnson's lines are wider than ours and than the painting's, which
     the share alone does not show."""
-    picture = Image.fromarray(np.asarray(image, np.uint8)).convert("L")
-    if picture.width != 512:
-        picture = picture.resize((512, round(512 * picture.height / picture.width)))
+    picture = _at_512_wide(Image.fromarray(np.asarray(image, np.uint8)).convert("L"))
     dark = np.asarray(picture) < 50
     # Outside the picture counts as dark, so that a line along the edge keeps its width.
     wide = ndimage.binary_erosion(dark, np.ones((3, 3)), border_value=1)
