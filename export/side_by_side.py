@@ -3,7 +3,9 @@ reference outputs of the same paintings (Johnson et al.'s `chicago_*.jpg`), one 
 painting, and a last row with a 50/50 mix of the first two paintings of the multi-style
 model: the quality bar of issue #15 is judged on this sheet, by eye. It prints each
 column's colour distance to the paintings and counts the shapes the eye looks for (Van
-Gogh's stars, Kandinsky's black lines).
+Gogh's stars, Kandinsky's black lines). Each model paints at the stroke sizes the
+catalogue gives its paintings (`--styles`/catalogue.json), as the site does;
+`--as-trained` paints them all at 1.
 
     python -m export.side_by_side --photo ../shared/data/content-test/chicago.jpg \
         --reference ../shared/data/reference-outputs --out side_by_side.png
@@ -26,6 +28,7 @@ never to commit.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from collections.abc import Callable
@@ -35,6 +38,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from serving.style_mix import mix_stroke_size
 from training.contact_sheet import _grid
 from training.images import IMAGE_SUFFIXES, DataError, load_rgb
 from training.magenta_weights import WeightsError
@@ -48,8 +52,10 @@ ROW_ORDER = ("starry_night", "great_wave", "the_scream", "composition_vii")
 Painter = Callable[[np.ndarray, dict[str, float]], np.ndarray]
 
 
-def painter(model_dir: Path) -> tuple[list[str], Painter]:
-    """(the model's paintings, paint(photo, {painting: share}) -> uint8 image)."""
+def painter(model_dir: Path, stroke_sizes: dict[str, float] | None = None
+            ) -> tuple[list[str], Painter]:
+    """(the model's paintings, paint(photo, {painting: share}) -> uint8 image), each mix
+    painted at its stroke size from `stroke_sizes` as the site paints it (none: 1)."""
     from training.run_dir import conditions, load_transformer
 
     transformer, info = load_transformer(model_dir)
@@ -57,7 +63,7 @@ def painter(model_dir: Path) -> tuple[list[str], Painter]:
     # A single-style model is named after its painting, as the catalogue names it.
     names = [Path(f).stem for f in info["styles"]] if count > 1 else [model_dir.name]
 
-    def paint(photo: np.ndarray, mix: dict[str, float]) -> np.ndarray:
+    def paint_as_trained(photo: np.ndarray, mix: dict[str, float]) -> np.ndarray:
         x = photo[None].astype(np.float32)
         if count == 1:
             out = transformer(x)
@@ -68,7 +74,31 @@ def painter(model_dir: Path) -> tuple[list[str], Painter]:
             out = transformer({"image": x, "style_weights": weights})
         return np.clip(np.asarray(out)[0], 0, 255).astype(np.uint8)
 
+    def paint(photo: np.ndarray, mix: dict[str, float]) -> np.ndarray:
+        size = mix_stroke_size(stroke_sizes or {}, mix)
+        if size == 1:
+            return paint_as_trained(photo, mix)
+        # As the gateway does (gateway/images.py): Lanczos down, bicubic back up.
+        picture = Image.fromarray(photo.astype(np.uint8))
+        small = picture.resize((round(picture.width / size), round(picture.height / size)),
+                               Image.Resampling.LANCZOS)
+        painted = Image.fromarray(paint_as_trained(np.asarray(small), mix))
+        return np.asarray(painted.resize(picture.size, Image.Resampling.BICUBIC))
+
     return names, paint
+
+
+def served_stroke_sizes(styles: Path) -> dict[str, dict[str, float]]:
+    """Each model's stroke_sizes in `styles`/catalogue.json (gateway/catalogue.py), the
+    sizes the site paints its paintings at; none without a catalogue."""
+    path = styles / "catalogue.json"
+    try:
+        entries = json.loads(path.read_text()).get("styles", [])
+    except FileNotFoundError:
+        return {}
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path} is not JSON: {e}") from None
+    return {e["name"]: e["stroke_sizes"] for e in entries if e.get("stroke_sizes")}
 
 
 def arbitrary_painter(painting_files: dict[str, Path]) -> tuple[list[str], Painter]:
@@ -253,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hd", type=int, default=0, metavar="ITERATIONS",
                    help="add a column: the multi-style model's pictures refined in HD with this "
                         "many iterations (needs --paintings; about 50 s a cell at 512 px)")
+    p.add_argument("--as-trained", action="store_true",
+                   help="paint every painting at stroke size 1 instead of the size the "
+                        "catalogue gives it (--styles/catalogue.json's stroke_sizes: what the "
+                        "site serves when a request asks for none)")
     p.add_argument("--out", type=Path, default=Path("side_by_side.png"))
     args = p.parse_args(argv)
     try:
@@ -268,7 +302,11 @@ def main(argv: list[str] | None = None) -> int:
         if not refs or not (dirs or args.paintings):
             raise DataError(f"need {args.photo.stem}_*.jpg in {args.reference or args.paintings} and models "
                             f"in {args.styles}")
-        models, files = {d.name: painter(d) for d in dirs}, {}
+        strokes = {} if args.as_trained else served_stroke_sizes(args.styles)
+        for name, sizes in strokes.items():
+            print(f"stroke sizes of {name} (the catalogue's; --as-trained for 1): " +
+                  ", ".join(f"{painting} {size:g}" for painting, size in sizes.items()))
+        models, files = {d.name: painter(d, strokes.get(d.name)) for d in dirs}, {}
         if args.paintings:
             files = {name: found for name in refs
                      if (found := next(args.paintings.glob(f"{name}.*"), None))}

@@ -7,6 +7,7 @@ import zlib
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
+from gateway.catalogue import Catalogue
 from gateway.edge import client_address
 from gateway.errors import (
     BadParameter,
@@ -106,22 +107,24 @@ def styles():
         for painting in paintings if multi else [name]:
             if painting not in gallery:
                 gallery[painting] = _gallery_entry(catalogue.painting(painting), name, multi,
-                                                   versions)
+                                                   versions, catalogue)
     for name in catalogue.arbitrary:
         versions, _ = ([], None) if server_down else _model_status(client, name)
         models.append({"name": name, "arbitrary": True, "versions": versions,
                        "available": bool(versions)})
         for painting in catalogue.embeddings:
             gallery.setdefault(painting, _gallery_entry(catalogue.painting(painting), name, True,
-                                                        versions))
+                                                        versions, catalogue))
     return jsonify(styles=list(gallery.values()), models=models,
                    hd=bool(current_app.config["HD_WORKER"]))
 
 
-def _gallery_entry(style, model: str, multi: bool, versions: list[int]) -> dict:
+def _gallery_entry(style, model: str, multi: bool, versions: list[int],
+                   catalogue: Catalogue) -> dict:
     return {"name": style.name, "title": style.title, "artist": style.artist,
             "year": style.year, "licence": style.licence, "model": model,
             "controls": multi, "versions": versions, "available": bool(versions),
+            "stroke_size": catalogue.stroke_size(model, {style.name: 1.0}),
             "thumbnail": url_for("static", filename=style.thumbnail) if style.thumbnail else None}
 
 
@@ -158,7 +161,6 @@ def _painted(max_side: int, paint_max_side: int, timeout: float | None = None) -
     exported version must send (TF Serving requires them all)."""
     cfg = current_app.config
     version, label = _version_and_label()
-    stroke_size = parse_stroke_size(request.form.get("stroke_size", ""))
     own = request.files.getlist("style_image")
     if own or request.form.get("style_embedding", "").strip():
         if request.form.get("style", "").strip() or (own and request.form.get("style_embedding")):
@@ -169,6 +171,8 @@ def _painted(max_side: int, paint_max_side: int, timeout: float | None = None) -
     else:
         paint = resolve(request.form, cfg["CATALOGUE"], get_client(), version, label)
         g.style = paint.style if len(paint.mix) == 1 else "mix"
+    stroke_size = parse_stroke_size(request.form.get("stroke_size", ""),
+                                    cfg["CATALOGUE"].stroke_size(paint.model, paint.mix))
     image = _upload(max_side)
     sent = stroke_scaled(image, stroke_size, paint_max_side)
     jpegs, served_version = get_client().stylize(

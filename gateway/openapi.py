@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of the JSON API (served at /api/v1/openapi.json)."""
 from __future__ import annotations
 
-from gateway.paint_request import STROKE_SIZES
+from gateway.catalogue import STROKE_SIZES
 
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {
     "$ref": "#/components/schemas/Error"}}}}
@@ -52,9 +52,11 @@ def _painting_route(summary: str, default_max_side: int, max_side: int,
                 **_CONTROLS,
                 "stroke_size": {
                     "type": "number", "minimum": STROKE_SIZES[0], "maximum": STROKE_SIZES[1],
-                    "default": 1, "description": "brushwork relative to the photo: the "
-                    "model paints the image at 1/stroke_size of max_side (finer strokes at "
-                    "most at the largest max_side) and the painting is scaled back; any model"},
+                    "description": "brushwork relative to the photo: the model paints the "
+                    "image at 1/stroke_size of max_side (finer strokes at most at the largest "
+                    "max_side) and the painting is scaled back; any model. Default: the "
+                    "style's stroke_size in /api/v1/styles (a mix: its paintings' sizes "
+                    "weighted by their shares), 1 as trained where the catalogue gives none"},
                 "max_side": {"type": "integer", "minimum": 16, "maximum": max_side,
                              "default": default_max_side,
                              "description": "the long side is scaled down to this"},
@@ -138,6 +140,8 @@ def openapi_document(cfg) -> dict:
                     "controls": {"type": "boolean",
                                  "description": "mixes, strength and preserve_colors apply"},
                     "thumbnail": {"type": ["string", "null"]},
+                    "stroke_size": {"type": "number", "description":
+                                    "the stroke size /stylize paints it at when asked for none"},
                     "versions": {"type": "array", "items": {"type": "integer"}}}}},
                 "models": {"type": "array", "items": {"type": "object", "properties": {
                     "name": {"type": "string"}, "multi_style": {"type": "boolean"},

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from gateway.catalogue import Catalogue
+from gateway.catalogue import STROKE_SIZES, Catalogue
 from gateway.errors import BadParameter
 from gateway.model_client import ModelClient
 from gateway.own_paintings import ID_LENGTH, EmbeddingCache, cached_embeddings, mean_embedding
@@ -60,10 +60,10 @@ def parse_mix(text: str) -> dict[str, float]:
         raise BadParameter(str(e)) from None
 
 
-def _number_in(raw: str, low: float, high: float, error: str) -> float:
-    """`raw` as a number in low..high (1 when empty), else BadParameter(error)."""
+def _number_in(raw: str, low: float, high: float, error: str, default: float = 1.0) -> float:
+    """`raw` as a number in low..high (`default` when empty), else BadParameter(error)."""
     if not raw.strip():
-        return 1.0
+        return default
     try:
         value = float(raw)
     except ValueError:
@@ -78,16 +78,15 @@ def parse_strength(raw: str) -> float:
                                      "(the full style)")
 
 
-STROKE_SIZES = (0.5, 2.0)
-
-
-def parse_stroke_size(raw: str) -> float:
+def parse_stroke_size(raw: str, default: float) -> float:
     """How large the brushwork is relative to the photo: the model paints the photo at
     1/stroke_size of its size (a network's strokes have a fixed size in pixels), and the
-    painting is scaled back."""
+    painting is scaled back. `default`: the catalogue's for the style
+    (Catalogue.stroke_size)."""
     low, high = STROKE_SIZES
     return _number_in(raw, low, high, f"stroke_size must be a number from {low} (finer "
-                                      f"strokes) to {high} (larger ones), 1 as trained")
+                                      f"strokes) to {high} (larger ones), 1 as trained",
+                      default)
 
 
 def parse_flag(name: str, raw: str) -> bool:

@@ -28,3 +28,10 @@ def parse_mix(text: str) -> dict[str, float]:
     if total <= 0:
         raise ValueError(f"the weights of {text!r} are all 0: give at least one a weight > 0")
     return {name: value / total for name, value in mix.items()}
+
+
+def mix_stroke_size(sizes: dict[str, float], mix: dict[str, float]) -> float:
+    """The stroke size a mix is painted at (the catalogue's `stroke_sizes`, gateway/
+    catalogue.py): its paintings' sizes, 1 (as trained) where `sizes` gives none, weighted
+    by their shares."""
+    return round(sum(share * sizes.get(name, 1.0) for name, share in mix.items()), 2)

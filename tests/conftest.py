@@ -172,7 +172,7 @@ def catalogue_file(tmp_path_factory) -> Path:
         {"name": "noon", "title": "Noon", "artist": "Test Suite", "year": 2026,
          "embedding": [0.5 * ((i % 7) - 3) for i in range(100)]},
     ], "styles": [
-        {"name": "tiny_multi", "multi_style": True},
+        {"name": "tiny_multi", "multi_style": True, "stroke_sizes": {"dusk": 1.5}},
         {"name": "arbitrary", "arbitrary": True},
         {"name": "tiny", "title": "Tiny", "artist": "Test Suite", "year": 2026},
         {"name": "tiny_b", "title": "Tiny B", "artist": "Test Suite", "year": 2026},

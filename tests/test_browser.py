@@ -101,9 +101,12 @@ def test_controls_repaint_and_the_caption_names_what_is_shown(browser, live_gate
     # Every card shows the photo in its painting (one batched call).
     page.wait_for_selector('.style[data-name="dusk"] .preview:not([hidden])', timeout=30_000)
     first = page.get_attribute("#result", "src")
+    assert page.text_content("#stroke-value") == "1.0x"
     # A mix: the balance appears, and the caption names the mix once its painting is shown.
+    # The strokes start at the mix's size (the catalogue gives dusk 1.5, dawn none: 1).
     page.select_option("#mix-with", "dusk")
     assert page.is_visible("#balance")
+    assert page.text_content("#stroke-value") == "1.3x"
     wait_until(page, "document.getElementById('result-name').textContent === 'Dawn 50% + Dusk 50%'",
                timeout=30)
     assert page.get_attribute("#result", "src") != first

@@ -29,6 +29,13 @@ def test_a_multi_style_run_is_bundled_first_as_the_default(tmp_path, trained_run
 
     catalogue = load_catalogue(styles / "catalogue.json")
     assert catalogue.multi_style == ("masters",) and list(catalogue.single_style) == ["alpha"]
+    # Serving's choices in the entry (its stroke sizes) outlive a newer run's bundle.
+    path = styles / "catalogue.json"
+    data = json.loads(path.read_text())
+    data["styles"][0]["stroke_sizes"] = {"dusk": 1.3}
+    path.write_text(json.dumps(data))
+    assert bundle_main([str(multi_style_run), "--name", "masters", "--styles", str(styles)]) == 0
+    assert load_catalogue(path).stroke_size("masters", {"dawn": 0.5, "dusk": 0.5}) == 1.15
 
 
 def test_bundle_counts_the_steps_of_the_runs_it_started_from(tmp_path, trained_run):

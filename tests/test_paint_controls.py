@@ -138,3 +138,34 @@ def test_stroke_size_paints_the_photo_smaller_or_larger_and_scales_it_back(clien
     for bad in ("0.2", "3", "big", "nan"):
         message = error_of(upload(client, photo, style="dawn", stroke_size=bad), 422)
         assert "stroke_size must be a number from 0.5" in message
+
+
+def test_without_a_stroke_size_each_painting_gets_the_catalogues(client, tmp_path, monkeypatch):
+    from gateway.model_client import ModelClient
+
+    sent = []
+    stylize = ModelClient.stylize
+
+    def spy(self, model, jpegs, *args, **kwargs):
+        sent.append(Image.open(io.BytesIO(jpegs[0])).size)
+        return stylize(self, model, jpegs, *args, **kwargs)
+
+    monkeypatch.setattr(ModelClient, "stylize", spy)
+    gallery = {s["name"]: s for s in client.get("/api/v1/styles").get_json()["styles"]}
+    assert (gallery["dusk"]["stroke_size"], gallery["dawn"]["stroke_size"]) == (1.5, 1.0)
+    photo = encoded(tmp_path, "a.jpg", size=(120, 80))
+    # The conftest catalogue gives tiny_multi's dusk 1.5; a mix weighs the sizes.
+    asked = [{"style": "dusk"}, {"style": "dawn:1,dusk:1"}, {"style": "dawn"},
+             {"style": "dusk", "stroke_size": "1"}]
+    answers = [upload(client, photo, max_side="120", **form) for form in asked]
+    assert [r.headers["X-Stroke-Size"] for r in answers] == ["1.5", "1.25", "1", "1"]
+    assert sent == [(80, 53), (96, 64), (120, 80), (120, 80)]
+
+
+def test_a_catalogue_stroke_size_the_api_would_refuse_stops_the_start(tmp_path):
+    catalogue = tmp_path / "catalogue.json"
+    for bad in ({"dusk": 3}, {"dusk": "big"}, [1.5]):
+        catalogue.write_text(json.dumps({"styles": [
+            {"name": "tiny_multi", "multi_style": True, "stroke_sizes": bad}]}))
+        with pytest.raises(ValueError, match="tiny_multi's stroke_sizes must map paintings"):
+            create_app({"CATALOGUE_FILE": str(catalogue)})

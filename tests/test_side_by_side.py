@@ -1,8 +1,17 @@
 
+import json
+
 import numpy as np
 from PIL import Image
 
-from export.side_by_side import colour_distance, dark_lines, main, print_shape_measures, yellow_stars
+from export.side_by_side import (
+    colour_distance,
+    dark_lines,
+    main,
+    painter,
+    print_shape_measures,
+    yellow_stars,
+)
 from tests.conftest import bundled, write_image
 
 
@@ -50,6 +59,38 @@ def test_without_references_the_rows_are_the_paintings(tmp_path, multi_style_run
             if line.startswith("  d")]
     assert [row[:2] for row in rows] == [["dawn", "0.0"], ["dusk", "0.0"]]
     assert all(float(row[3]) > 0 for row in rows)  # masters' picture is not the painting
+
+
+def test_a_painting_with_a_stroke_size_is_painted_smaller_and_scaled_back(tmp_path,
+                                                                         multi_style_run):
+    photo = np.asarray(Image.open(write_image(tmp_path / "city.jpg", size=(60, 40))))
+    _, as_trained = painter(multi_style_run)
+    _, served = painter(multi_style_run, {"dusk": 2.0})
+    assert np.array_equal(served(photo, {"dawn": 1.0}), as_trained(photo, {"dawn": 1.0}))
+    larger, trained = served(photo, {"dusk": 1.0}), as_trained(photo, {"dusk": 1.0})
+    assert larger.shape == trained.shape == photo.shape
+    # Painted at 30x20 and enlarged: fewer, softer changes from pixel to pixel.
+    detail = lambda x: np.abs(np.diff(x.astype(float), axis=1)).mean()  # noqa: E731
+    assert detail(larger) < 0.8 * detail(trained)
+
+
+def test_the_sheet_paints_at_the_catalogues_stroke_sizes(tmp_path, multi_style_run, capsys):
+    photo = write_image(tmp_path / "city.jpg", size=(60, 40))
+    styles = bundled(tmp_path / "styles", masters=multi_style_run)
+    (styles / "catalogue.json").write_text(json.dumps(
+        {"styles": [{"name": "masters", "multi_style": True, "stroke_sizes": {"dusk": 2}}]}))
+    sheets = {}
+    for flags in ([], ["--as-trained"]):
+        out = tmp_path / f"sheet{len(flags)}.png"
+        assert main(["--photo", str(photo), "--paintings", str(multi_style_run.parent / "paintings"),
+                     "--styles", str(styles), "--size", "60", "--out", str(out), *flags]) == 0
+        sheets[bool(flags)] = np.asarray(Image.open(out))
+    assert "stroke sizes of masters (the catalogue's; --as-trained for 1): dusk 2" \
+        in capsys.readouterr().out
+    # Rows dawn, dusk, the mix; column 1 is masters: only dusk's and the mix's cells change.
+    assert np.array_equal(_cell(sheets[True], 0, 1), _cell(sheets[False], 0, 1))
+    for row in (1, 2):
+        assert not np.array_equal(_cell(sheets[True], row, 1), _cell(sheets[False], row, 1))
 
 
 def test_colour_distance_is_zero_for_the_same_colours_and_grows_with_a_shift():

@@ -72,6 +72,16 @@ function updateControls() {
   $("go").disabled = !(state.file && style);
 }
 
+// The strokes slider starts at the size the catalogue gives the painting (a mix: its
+// paintings' sizes weighted by the balance), as the API does when asked for none.
+function strokeDefault() {
+  const style = selected();
+  const other = state.styles.get($("mix-with").value);
+  const size = (s) => s?.stroke_size ?? 1;
+  const share = other ? Number($("balance").value) / 100 : 1;
+  $("stroke-size").value = String(Math.round(10 * (share * size(style) + (1 - share) * size(other))) * 10);
+}
+
 function pickStyle(name) {
   state.style = name;
   for (const el of document.querySelectorAll(".style")) {
@@ -84,6 +94,7 @@ function pickStyle(name) {
   }
   if (name === OWN) $("mix-with").value = "";
   if ($("mix-with").selectedOptions[0]?.disabled) $("mix-with").value = "";
+  strokeDefault();
   updateControls();
   follow();
 }
@@ -345,7 +356,8 @@ $("go").addEventListener("click", stylize);
 $("own-file").addEventListener("change", (e) => setOwnPaintings(e.target.files));
 $("hd-go").addEventListener("click", hdStart);
 $("hd-cancel").addEventListener("click", () => { hdStop(true); hdShow("HD cancelled.", null); });
-for (const id of ["mix-with", "balance", "max-side", "stroke-size"]) {
+$("mix-with").addEventListener("input", () => { strokeDefault(); onControl(); });
+for (const id of ["balance", "max-side", "stroke-size"]) {
   $(id).addEventListener("input", onControl);
 }
 for (const id of ["strength", "keep-colors"]) {
