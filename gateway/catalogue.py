@@ -98,5 +98,5 @@ def _stroke_sizes(entry: dict) -> dict[str, float]:
     if not isinstance(sizes, dict) or not all(
             isinstance(v, (int, float)) and low <= v <= high for v in sizes.values()):
         raise ValueError(f"catalogue: {entry['name']}'s stroke_sizes must map paintings "
-                             f"to numbers from {low} to {high}, got {sizes!r}")
+                         f"to numbers from {low} to {high}, got {sizes!r}")
     return {name: float(size) for name, size in sizes.items()}
