@@ -113,18 +113,23 @@ def test_previews_need_a_multi_style_model(model_server, tmp_path):
     assert "multi-style" in error_of(previews(client, encoded(tmp_path, "a.jpg"), model="tiny"), 422)
 
 
-def test_stroke_size_paints_the_photo_smaller_or_larger_and_scales_it_back(client, tmp_path,
-                                                                            monkeypatch):
+@pytest.fixture
+def sent(monkeypatch) -> list[tuple[int, int]]:
+    """The size of each image the gateway sends the model server, in order."""
     from gateway.model_client import ModelClient
 
-    sent = []
+    sizes = []
     stylize = ModelClient.stylize
 
     def spy(self, model, jpegs, *args, **kwargs):
-        sent.append(Image.open(io.BytesIO(jpegs[0])).size)
+        sizes.append(Image.open(io.BytesIO(jpegs[0])).size)
         return stylize(self, model, jpegs, *args, **kwargs)
 
     monkeypatch.setattr(ModelClient, "stylize", spy)
+    return sizes
+
+
+def test_stroke_size_paints_the_photo_smaller_or_larger_and_scales_it_back(client, tmp_path, sent):
     photo = encoded(tmp_path, "a.jpg", size=(120, 80))
     images = {stroke: upload(client, photo, style=style, stroke_size=stroke, max_side="100")
               for stroke, style in (("1", "dawn"), ("2", "dawn"), ("0.5", "dawn"),
@@ -140,17 +145,7 @@ def test_stroke_size_paints_the_photo_smaller_or_larger_and_scales_it_back(clien
         assert "stroke_size must be a number from 0.5" in message
 
 
-def test_without_a_stroke_size_each_painting_gets_the_catalogues(client, tmp_path, monkeypatch):
-    from gateway.model_client import ModelClient
-
-    sent = []
-    stylize = ModelClient.stylize
-
-    def spy(self, model, jpegs, *args, **kwargs):
-        sent.append(Image.open(io.BytesIO(jpegs[0])).size)
-        return stylize(self, model, jpegs, *args, **kwargs)
-
-    monkeypatch.setattr(ModelClient, "stylize", spy)
+def test_without_a_stroke_size_each_painting_gets_the_catalogues(client, tmp_path, sent):
     gallery = {s["name"]: s for s in client.get("/api/v1/styles").get_json()["styles"]}
     assert (gallery["dusk"]["stroke_size"], gallery["dawn"]["stroke_size"]) == (1.5, 1.0)
     photo = encoded(tmp_path, "a.jpg", size=(120, 80))
