@@ -28,7 +28,6 @@ never to commit.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from collections.abc import Callable
@@ -38,7 +37,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from serving.style_mix import mix_stroke_size
+from serving.style_mix import catalogue_stroke_sizes, mix_stroke_size
 from training.contact_sheet import _grid
 from training.images import IMAGE_SUFFIXES, DataError, load_rgb
 from training.magenta_weights import WeightsError
@@ -86,19 +85,6 @@ def painter(model_dir: Path, stroke_sizes: dict[str, float] | None = None
         return np.asarray(painted.resize(picture.size, Image.Resampling.BICUBIC))
 
     return names, paint
-
-
-def served_stroke_sizes(styles: Path) -> dict[str, dict[str, float]]:
-    """Each model's stroke_sizes in `styles`/catalogue.json (gateway/catalogue.py), the
-    sizes the site paints its paintings at; none without a catalogue."""
-    path = styles / "catalogue.json"
-    try:
-        entries = json.loads(path.read_text()).get("styles", [])
-    except FileNotFoundError:
-        return {}
-    except json.JSONDecodeError as e:
-        raise DataError(f"{path} is not JSON: {e}") from None
-    return {e["name"]: e["stroke_sizes"] for e in entries if e.get("stroke_sizes")}
 
 
 def arbitrary_painter(painting_files: dict[str, Path]) -> tuple[list[str], Painter]:
@@ -302,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         if not refs or not (dirs or args.paintings):
             raise DataError(f"need {args.photo.stem}_*.jpg in {args.reference or args.paintings} and models "
                             f"in {args.styles}")
-        strokes = {} if args.as_trained else served_stroke_sizes(args.styles)
+        strokes = {} if args.as_trained else catalogue_stroke_sizes(args.styles / "catalogue.json")
         for name, sizes in strokes.items():
             print(f"stroke sizes of {name} (the catalogue's; --as-trained for 1): " +
                   ", ".join(f"{painting} {size:g}" for painting, size in sizes.items()))
@@ -318,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
             print_colour_distances(columns, {n: load_rgb(f, long_side=args.size)
                                              for n, f in files.items()})
         print_shape_measures(columns, list(refs))
-    except (DataError, RunDirError, OSError, WeightsError) as e:
+    except (DataError, RunDirError, OSError, WeightsError, ValueError) as e:
         print(f"side_by_side: error: {e}", file=sys.stderr)
         return 2
     height, width = photo.shape[:2]

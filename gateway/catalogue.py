@@ -9,12 +9,12 @@ paints with any painting's embedding. `paintings` gives the title, artist and th
 of each painting a model may name, and, for a painting added without training
 (`python -m export.add_painting`), its `embedding` for the arbitrary-style model.
 
-A model's `stroke_sizes` ({painting: size}) is the stroke size a request gets for that
-painting when it asks for none (1, as trained, for the others): the size at which that
-model's picture of the painting came nearest the painting's large shapes when judged
-side by side (docs/serving.md). It is the catalogue's and not the model's because it is
-a choice about serving, like the titles: a new version that paints larger shapes on its
-own changes it here, without a new export.
+A model's `stroke_sizes` ({painting: size}, serving/style_mix.py) is the stroke size a
+request gets for that painting when it asks for none (1, as trained, for the others): the
+size at which that model's picture of the painting came nearest the painting's large
+shapes when judged side by side (docs/serving.md). It is the catalogue's and not the
+model's because it is a choice about serving, like the titles: a new version that paints
+larger shapes on its own changes it here, without a new export.
 """
 from __future__ import annotations
 
@@ -22,9 +22,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from serving.style_mix import mix_stroke_size
-
-STROKE_SIZES = (0.5, 2.0)  # the stroke sizes a request may ask for, finest to largest
+from serving.style_mix import mix_stroke_size, stroke_sizes_of
 
 
 @dataclass(frozen=True)
@@ -87,16 +85,5 @@ def load_catalogue(path: Path) -> Catalogue:
         single, tuple(e["name"] for e in models if e.get("multi_style")), paintings,
         tuple(e["name"] for e in models if e.get("arbitrary")),
         {e["name"]: tuple(e["embedding"]) for e in data.get("paintings", []) if e.get("embedding")},
-        {e["name"]: _stroke_sizes(e) for e in models if e.get("stroke_sizes")})
-
-
-def _stroke_sizes(entry: dict) -> dict[str, float]:
-    """A model entry's stroke_sizes, each checked against what a request may ask for: a
-    default the API would refuse is a mistake in the file, said at start-up."""
-    low, high = STROKE_SIZES
-    sizes = entry["stroke_sizes"]
-    if not isinstance(sizes, dict) or not all(
-            isinstance(v, (int, float)) and low <= v <= high for v in sizes.values()):
-        raise ValueError(f"catalogue: {entry['name']}'s stroke_sizes must map paintings "
-                         f"to numbers from {low} to {high}, got {sizes!r}")
-    return {name: float(size) for name, size in sizes.items()}
+        # A default the API would refuse is a mistake in the file, said at start-up.
+        stroke_sizes_of(models))

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of the JSON API (served at /api/v1/openapi.json)."""
 from __future__ import annotations
 
-from gateway.catalogue import STROKE_SIZES
+from serving.style_mix import STROKE_SIZES
 
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {
     "$ref": "#/components/schemas/Error"}}}}

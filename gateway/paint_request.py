@@ -13,12 +13,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from gateway.catalogue import STROKE_SIZES, Catalogue
+from gateway.catalogue import Catalogue
 from gateway.errors import BadParameter
 from gateway.model_client import ModelClient
 from gateway.own_paintings import ID_LENGTH, EmbeddingCache, cached_embeddings, mean_embedding
 from serving import style_mix
 from serving.predict_request import controls, embedding_controls
+from serving.style_mix import STROKE_SIZE_RULE, STROKE_SIZES
 
 TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 
@@ -83,10 +84,7 @@ def parse_stroke_size(raw: str, default: float) -> float:
     1/stroke_size of its size (a network's strokes have a fixed size in pixels), and the
     painting is scaled back. `default`: the catalogue's for the style
     (Catalogue.stroke_size)."""
-    low, high = STROKE_SIZES
-    return _number_in(raw, low, high, f"stroke_size must be a number from {low} (finer "
-                                      f"strokes) to {high} (larger ones), 1 as trained",
-                      default)
+    return _number_in(raw, *STROKE_SIZES, f"stroke_size must be {STROKE_SIZE_RULE}", default)
 
 
 def parse_flag(name: str, raw: str) -> bool:

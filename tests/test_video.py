@@ -1,4 +1,5 @@
 """`python -m video`: a video file painted frame by frame, locally or through the server."""
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -66,11 +67,39 @@ def test_through_the_model_server_in_batches(clip, model_server, tmp_path):
     (["--model", "nothing"], "no version of 'nothing'"),
     (["--model", "tiny_multi", "--steady", "1"], "steady must be from 0"),
     (["--model", "tiny_multi", "--strength", "2"], "--strength must be from 0 to 1"),
+    (["--model", "tiny_multi", "--stroke-size", "3"], "--stroke-size must be a number from 0.5"),
 ])
 def test_bad_requests_are_refused_before_any_work(clip, model_repo, tmp_path, capsys, args, message):
     out = tmp_path / "painted.mp4"
     assert main([str(clip), "-o", str(out), "--repo", str(model_repo), "--quiet", *args]) == 2
     assert message in capsys.readouterr().err and not out.exists()
+
+
+def first_frame(path) -> np.ndarray:
+    reader = imageio_ffmpeg.read_frames(str(path))
+    (width, height) = next(reader)["size"]
+    frame = np.frombuffer(next(reader), np.uint8).reshape(height, width, 3).astype(float)
+    reader.close()
+    return frame
+
+
+def test_the_stroke_size_is_the_catalogues_unless_given(clip, model_repo, tmp_path):
+    catalogue = tmp_path / "catalogue.json"
+    catalogue.write_text(json.dumps({"styles": [
+        {"name": "tiny_multi", "multi_style": True, "stroke_sizes": {"dusk": 2}}]}))
+    runs = {}
+    for given in ([], ["--stroke-size", "1"]):
+        out = tmp_path / f"painted{len(given)}.mp4"
+        done = video(clip, "-o", out, "--repo", model_repo, "--model", "tiny_multi",
+                     "--style", "dusk", "--catalogue", catalogue, "--steady", "0", "--quiet",
+                     *given)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert frames_of(out)[0] == (64, 48)
+        runs[done.stdout.split("(stroke size ")[1].split(")")[0]] = first_frame(out)
+    assert set(runs) == {"2", "1"}
+    # Painted at 32x24 and enlarged: fewer, softer changes from pixel to pixel.
+    detail = lambda x: np.abs(np.diff(x, axis=1)).mean()  # noqa: E731
+    assert detail(runs["2"]) < 0.8 * detail(runs["1"])
 
 
 def test_an_output_ffmpeg_cannot_write_is_a_clear_error(clip, model_repo, tmp_path):

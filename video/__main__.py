@@ -17,10 +17,16 @@ import sys
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from serving.contract import LABEL_STABLE
+from serving.style_mix import (
+    catalogue_stroke_sizes,
+    check_stroke_size,
+    mix_stroke_size,
+    parse_mix,
+)
 
 
 @dataclass(frozen=True)
@@ -31,18 +37,25 @@ class VideoConfig:
     # thread each paint a 640x360 frame every 68 ms, one call on both cores every 80 ms.
     in_flight: int = 2
     steady: float = 0.5      # 0 = off; how much of the last painting a still pixel keeps
+    stroke_size: float = 1.0  # frames painted at 1/stroke_size of their size, then enlarged
 
 
 def paint_video(clip, output: Path, painter, look, cfg: VideoConfig, progress) -> tuple[int, tuple]:
     """Paints `clip` into `output`; returns (frames, size). ffmpeg decodes ahead and encodes
     behind in its own processes; here `cfg.in_flight` batches are painted at once, and
     written in order as each is done."""
-    from video.clip import Writer, frames, painted_size
+    from video.clip import Writer, frames, painted_size, resized
     from video.steady import Steady
 
     size, steady, count = painted_size(clip.size, cfg.max_side), Steady(cfg.steady), 0
+    smaller = tuple(max(16, round(side / cfg.stroke_size)) for side in size)
     out = Writer(output, clip, size)
     painting: deque = deque()
+
+    def paint(batch, controls):
+        if smaller == size:
+            return painter.paint(batch, controls)
+        return resized(painter.paint(resized(batch, smaller), controls), size)
 
     def write_oldest() -> int:
         batch, painted = painting.popleft()
@@ -55,7 +68,7 @@ def paint_video(clip, output: Path, painter, look, cfg: VideoConfig, progress) -
         with ThreadPoolExecutor(cfg.in_flight) as pool:
             for batch in frames(clip, size, cfg.batch):
                 controls = painter.style_controls(look, len(batch))
-                painting.append((batch, pool.submit(painter.paint, batch, controls)))
+                painting.append((batch, pool.submit(paint, batch, controls)))
                 if len(painting) == cfg.in_flight:
                     count += write_oldest()
             while painting:
@@ -84,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
                            "the video did not move, 0 (off) to 0.95 (default %(default)s)")
     look.add_argument("--max-side", type=int, default=d.max_side,
                       help="long side of the painted video in pixels (default %(default)s)")
+    look.add_argument("--stroke-size", type=float, default=None,
+                      help="brushwork relative to the picture, 0.5 (finer) to 2 (larger): the "
+                           "frames are painted at 1/stroke-size of --max-side and enlarged "
+                           "(default: the size the site paints the style at, from --catalogue; "
+                           "1 where it gives none)")
+    look.add_argument("--catalogue", type=Path, default=Path("styles/catalogue.json"),
+                      help="where the site's stroke sizes are (default %(default)s)")
     where = p.add_argument_group("where the model runs")
     where.add_argument("--repo", type=Path, default=Path("model_repo"),
                        help="local model repository, without --server (default %(default)s)")
@@ -99,7 +119,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _checked(args) -> tuple:
-    from serving.style_mix import parse_mix
     from video.painters import Look
 
     if not 0.0 <= args.strength <= 1.0:
@@ -111,10 +130,21 @@ def _checked(args) -> tuple:
         raise ValueError(f"{args.output.parent} is not a folder")
     if args.output.resolve() == args.input.resolve():
         raise ValueError("the output would overwrite the input: give another -o")
+    if args.stroke_size is not None:
+        check_stroke_size(args.stroke_size, "--stroke-size")
     look = Look(parse_mix(args.style) if args.style.strip() else None, args.strength,
                 args.preserve_colors)
     return look, VideoConfig(max_side=args.max_side, batch=args.batch, steady=args.steady,
                              in_flight=args.in_flight)
+
+
+def _stroke_size(args, painter) -> float:
+    """--stroke-size, else the catalogue's for the look (serving/style_mix.py)."""
+    if args.stroke_size is not None:
+        return args.stroke_size
+    mix = parse_mix(args.style) if args.style.strip() else \
+        {(painter.names or [args.model])[0]: 1.0}
+    return mix_stroke_size(catalogue_stroke_sizes(args.catalogue).get(args.model, {}), mix)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         painter = ServerPainter(args.server, args.model, args.label) if args.server \
             else LocalPainter(args.repo, args.model, max(1, (os.cpu_count() or 1) // cfg.in_flight))
         painter.style_controls(look, 1)  # the look fits the model, before any work
+        cfg = replace(cfg, stroke_size=_stroke_size(args, painter))
         start = time.monotonic()
         with tqdm(total=clip.frames, unit="frame", disable=args.quiet, desc="painting") as bar:
             count, size = paint_video(clip, args.output, painter, look, cfg, bar.update)
@@ -147,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"video: interrupted; {args.output} is incomplete", file=sys.stderr)
         return 130
     seconds = time.monotonic() - start
-    print(f"video: {count} frames at {size[0]}x{size[1]} in {seconds:.1f} s "
+    print(f"video: {count} frames at {size[0]}x{size[1]} (stroke size {cfg.stroke_size:g}) "
+          f"in {seconds:.1f} s "
           f"({count / seconds:.1f} frames/s) by {args.model} version {painter.version} -> "
           f"{args.output}{' with its audio' if clip.has_audio else ''}")
     return 0
