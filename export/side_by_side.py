@@ -37,7 +37,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from serving.style_mix import catalogue_stroke_sizes, mix_stroke_size
+from serving.style_mix import catalogue_stroke_sizes, mix_stroke_size, resized
 from training.contact_sheet import _grid
 from training.images import IMAGE_SUFFIXES, DataError, load_rgb
 from training.magenta_weights import WeightsError
@@ -77,12 +77,9 @@ def painter(model_dir: Path, stroke_sizes: dict[str, float] | None = None
         size = mix_stroke_size(stroke_sizes or {}, mix)
         if size == 1:
             return paint_as_trained(photo, mix)
-        # As the gateway does (gateway/images.py): Lanczos down, bicubic back up.
-        picture = Image.fromarray(photo.astype(np.uint8))
-        small = picture.resize((round(picture.width / size), round(picture.height / size)),
-                               Image.Resampling.LANCZOS)
-        painted = Image.fromarray(paint_as_trained(np.asarray(small), mix))
-        return np.asarray(painted.resize(picture.size, Image.Resampling.BICUBIC))
+        height, width = photo.shape[:2]
+        small = resized(photo[None].astype(np.uint8), (round(width / size), round(height / size)))
+        return resized(paint_as_trained(small[0], mix)[None], (width, height))[0]
 
     return names, paint
 

@@ -6,6 +6,9 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
 MIX_SYNTAX = "a style name, or a mix such as starry_night:0.7,great_wave:0.3"
 
 
@@ -80,3 +83,12 @@ def mix_stroke_size(sizes: dict[str, float], mix: dict[str, float]) -> float:
     """The stroke size a mix is painted at: its paintings' `sizes`, 1 where `sizes` gives
     none, weighted by their shares."""
     return round(sum(share * sizes.get(name, 1.0) for name, share in mix.items()), 2)
+
+
+def resized(batch: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """uint8 [n, height, width, 3] pictures at `size` (width, height), as a stroke size
+    scales them: Lanczos down, bicubic up (Lanczos rings on enlarged strokes). The gateway
+    does the same to its JPEGs (gateway/images.py)."""
+    down = size[0] < batch.shape[2]
+    resample = Image.Resampling.LANCZOS if down else Image.Resampling.BICUBIC
+    return np.stack([np.asarray(Image.fromarray(frame).resize(size, resample)) for frame in batch])

@@ -26,6 +26,7 @@ from serving.style_mix import (
     check_stroke_size,
     mix_stroke_size,
     parse_mix,
+    resized,
 )
 
 
@@ -44,7 +45,7 @@ def paint_video(clip, output: Path, painter, look, cfg: VideoConfig, progress) -
     """Paints `clip` into `output`; returns (frames, size). ffmpeg decodes ahead and encodes
     behind in its own processes; here `cfg.in_flight` batches are painted at once, and
     written in order as each is done."""
-    from video.clip import Writer, frames, painted_size, resized
+    from video.clip import Writer, frames, painted_size
     from video.steady import Steady
 
     size, steady, count = painted_size(clip.size, cfg.max_side), Steady(cfg.steady), 0

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import imageio_ffmpeg
 import numpy as np
-from PIL import Image
 
 
 class ClipError(Exception):
@@ -54,14 +53,6 @@ def painted_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
     (what H.264 in yuv420p needs)."""
     scale = min(1.0, max_side / max(size))
     return tuple(max(2, int(round(side * scale / 2)) * 2) for side in size)
-
-
-def resized(batch: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """uint8 [n, height, width, 3] frames at `size` (width, height): Lanczos down, bicubic
-    up, as the gateway scales for a stroke size (Lanczos rings on enlarged strokes)."""
-    down = size[0] < batch.shape[2]
-    resample = Image.Resampling.LANCZOS if down else Image.Resampling.BICUBIC
-    return np.stack([np.asarray(Image.fromarray(frame).resize(size, resample)) for frame in batch])
 
 
 def frames(clip: Clip, size: tuple[int, int], batch: int) -> Iterator[np.ndarray]:
