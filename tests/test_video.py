@@ -8,6 +8,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
+from tests.conftest import high_frequency_share
 from video.__main__ import main
 from video.clip import open_clip
 from video.steady import Steady
@@ -102,15 +103,6 @@ def test_the_stroke_size_is_the_catalogues_unless_given(clip, model_repo, tmp_pa
     # differences, tried first, overlapped between the two on a 4-step network).
     assert high_frequency_share(runs["2"]) < 0.5 * high_frequency_share(runs["1"])
 
-
-def high_frequency_share(frame: np.ndarray) -> float:
-    """The share of a frame's luma power (the codec halves colour anyway) at over half of
-    the highest frequency it can hold, across or down."""
-    luma = frame @ np.array([0.299, 0.587, 0.114])
-    power = np.abs(np.fft.fft2(luma - luma.mean())) ** 2
-    rows, cols = (np.abs(np.fft.fftfreq(n)) for n in luma.shape)
-    high = np.maximum(rows[:, None], cols[None, :]) > 0.25
-    return float(power[high].sum() / power.sum())
 
 
 def test_an_output_ffmpeg_cannot_write_is_a_clear_error(clip, model_repo, tmp_path):
