@@ -98,11 +98,9 @@ def test_the_stroke_size_is_the_catalogues_unless_given(clip, model_repo, tmp_pa
         assert frames_of(out)[0] == (64, 48)
         runs[done.stdout.split("(stroke size ")[1].split(")")[0]] = first_frame(out)
     assert set(runs) == {"2", "1"}
-    # Painted at 32x24 and enlarged: next to nothing above half the frame's top frequency
-    # (seen 3-4% of the power, against 11-21% painted at full size; mean pixel-to-pixel
-    # differences, tried first, overlapped between the two on a 4-step network).
+    # Painted at 32x24 and enlarged: 3-4% of the power high, against 11-21% painted at full
+    # size (mean pixel-to-pixel differences, tried first, overlapped on a 4-step network).
     assert high_frequency_share(runs["2"]) < 0.5 * high_frequency_share(runs["1"])
-
 
 
 def test_an_output_ffmpeg_cannot_write_is_a_clear_error(clip, model_repo, tmp_path):
