@@ -10,7 +10,7 @@ import numpy as np
 from training.arbitrary_net import ARBITRARY_TRANSFORMER
 from training.backend import gpu_count, on_tensorflow
 from training.callbacks import Checkpointer, ProgressBar, StopAt, Summaries
-from training.data import content_dataset
+from training.data import content_dataset, load_targets, targeted_paintings
 from training.dtype_policy import building_in
 from training.magenta_weights import adopt_tuned_network, start_painting_network
 from training.model import StyleTransferModel
@@ -75,7 +75,7 @@ def _build(cfg, styles: list[np.ndarray], mixed: bool, xla: bool,
         loss_network = build_loss_network(cfg.losses.vgg_layers, cfg.vgg_weights, cfg.vgg_sha256)
     model = StyleTransferModel(transformer, loss_network, [s.astype(np.float32) for s in styles],
                                cfg.losses, identity=cfg.identity,
-                               trained=trained_conditions(cfg),
+                               trained=trained_conditions(cfg), targeted=targeted_conditions(cfg),
                                style_weights=painting_style_weights(info) if info else None,
                                layer_weights=painting_layer_weights(info) if info else None)
     optimizer = keras.optimizers.Adam(learning_rate_of(cfg))
@@ -94,6 +94,24 @@ def trained_conditions(cfg) -> list[int] | None:
         return [len(cfg.styles)]
     stems = [p.stem for p in cfg.styles]
     return [stems.index(stem) for stem in cfg.train_only] or None
+
+
+def targeted_conditions(cfg) -> list[int] | None:
+    """The paintings (by condition number) with targets in cfg.targets, in the order of
+    the batches' refined pictures; None without targets."""
+    if not cfg.targets:
+        return None
+    stems = [p.stem for p in cfg.styles]
+    return [stems.index(name) for name in targeted_paintings(cfg.targets, stems)]
+
+
+def _targets(cfg) -> tuple | None:
+    if not cfg.targets:
+        return None
+    names = targeted_paintings(cfg.targets, [p.stem for p in cfg.styles])
+    crops, refined = load_targets(cfg.targets, names, cfg.image_size)
+    print(f"train: {len(crops)} targets for {', '.join(names)} in {cfg.targets}")
+    return crops, refined
 
 
 def learning_rate_of(cfg):
@@ -191,7 +209,8 @@ def fit(cfg, styles: list[np.ndarray], photos: list[str], preview: np.ndarray,
         Checkpointer(save, cfg.checkpoint_every),
         ProgressBar(cfg.steps, start),
     ]
-    dataset = content_dataset(photos, cfg.image_size, cfg.batch_size, seed=cfg.seed)
+    dataset = content_dataset(photos, cfg.image_size, cfg.batch_size, seed=cfg.seed,
+                              targets=_targets(cfg))
     # Endless data; StopAt ends training. Epochs only pace Keras' own bookkeeping.
     model.fit(dataset, epochs=10**9, steps_per_epoch=cfg.checkpoint_every,
               callbacks=callbacks, verbose=0, shuffle=False)

