@@ -218,22 +218,33 @@ def initial_image(cfg: GatysConfig, photo: np.ndarray) -> np.ndarray:
         return np.random.default_rng(0).uniform(0, 255, photo.shape).astype(np.float32)
     path = Path(cfg.init)
     if path.is_dir():  # a training run or bundled style: refine its output
-        from training.run_dir import conditions, load_transformer
-
-        net, info = load_transformer(path)
-        x = photo[None].astype(np.float32)
-        if conditions(info) > 1:  # a multi-style net: the first painting named by --style
-            names = [Path(s).stem for s in info["styles"]]
-            weights = np.zeros((1, conditions(info)), np.float32)
-            wanted = cfg.styles[0][0].stem
-            if wanted not in names:
-                raise DataError(f"{path} has no painting {wanted!r} (it has {', '.join(names)})")
-            weights[0, names.index(wanted)] = 1.0
-            x = {"image": x, "style_weights": weights}
-        return np.clip(np.asarray(net(x))[0], 0, 255)
+        return painter(path, cfg.styles[0][0].stem)(photo)
     if not path.is_file():
         raise DataError(f"--init {cfg.init!r} is not photo, noise, an image or a run directory")
     return resized(load_rgb(path), photo.shape)
+
+
+def painter(run_dir: Path, painting: str) -> Callable[[np.ndarray], np.ndarray]:
+    """A run's network as a function photo -> picture (float32, 0..255); a multi-style
+    network paints in the condition of `painting` (a file stem)."""
+    from training.run_dir import conditions, load_transformer, painting_names
+
+    net, info = load_transformer(run_dir)
+    weights = None
+    if conditions(info) > 1:
+        names = [Path(name).stem for name in painting_names(info)]
+        if painting not in names:
+            raise DataError(f"{run_dir} has no painting {painting!r} "
+                            f"(it has {', '.join(names)})")
+        weights = np.zeros((1, conditions(info)), np.float32)
+        weights[0, names.index(painting)] = 1.0
+
+    def paint(photo: np.ndarray) -> np.ndarray:
+        x = photo[None].astype(np.float32)
+        picture = net(x if weights is None else {"image": x, "style_weights": weights})
+        return np.clip(np.asarray(picture)[0], 0, 255)
+
+    return paint
 
 
 def planned_steps(cfg: GatysConfig) -> int:

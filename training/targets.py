@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from training.data import random_crop, target_paths
-from training.gatys import DEFAULT_STYLE_WEIGHT, GatysConfig, run
+from training.gatys import DEFAULT_STYLE_WEIGHT, GatysConfig, painter, run
 from training.images import DataError, find_content_images
 from training.loss_config import LossConfig
 
@@ -38,22 +38,6 @@ def crop_of(photos: list[str], index: int, size: int) -> np.ndarray:
     rng = np.random.default_rng(index)
     path = photos[int(rng.integers(len(photos)))]
     return random_crop(path, size, int(rng.integers(2**31))).astype(np.uint8)
-
-
-def painter(run: Path, painting: str):
-    """The run's network as a function crop -> picture, in the condition of `painting`."""
-    from training.run_dir import conditions, load_transformer, painting_names
-
-    net, info = load_transformer(run)
-    if conditions(info) == 1:
-        return lambda crop: np.asarray(net(crop[None].astype(np.float32)))[0]
-    names = [Path(name).stem for name in painting_names(info)]
-    if painting not in names:
-        raise DataError(f"{run} has no painting {painting!r} (it has {', '.join(names)})")
-    weights = np.zeros((1, conditions(info)), np.float32)
-    weights[0, names.index(painting)] = 1.0
-    return lambda crop: np.asarray(
-        net({"image": crop[None].astype(np.float32), "style_weights": weights}))[0]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,7 +79,7 @@ def make_targets(args, photos: list[str]) -> None:
                 crop_path.parent.mkdir(parents=True, exist_ok=True)
                 Image.fromarray(crop).save(crop_path)
                 init = Path(scratch, "init.png")
-                Image.fromarray(np.clip(paint(crop), 0, 255).astype(np.uint8)).save(init)
+                Image.fromarray(paint(crop).astype(np.uint8)).save(init)
                 cfg = GatysConfig(photo=crop_path, styles=((style, 1.0),), out=target_path,
                                   size=args.size, style_size=args.style_size,
                                   iterations=args.iterations, init=str(init), losses=losses,
