@@ -164,3 +164,18 @@ def test_lbfgs_finds_the_box_constrained_minimum_and_never_raises_the_loss():
                                  lambda step, picture, loss, terms: losses.append(loss))
     assert all(b <= a for a, b in zip(losses, losses[1:], strict=False))
     np.testing.assert_allclose(found, np.clip(target, 0, 255), atol=0.5)
+
+
+def test_a_multi_style_run_paints_the_named_paintings_condition(multi_style_run):
+    from training.images import DataError
+    from training.run_dir import load_transformer
+
+    net, _ = load_transformer(multi_style_run)
+    photo = np.random.default_rng(0).uniform(0, 255, (32, 32, 3)).astype(np.float32)
+    pictures = [np.clip(np.asarray(net({"image": photo[None], "style_weights": np.eye(
+        3, dtype=np.float32)[[c]]}))[0], 0, 255) for c in (0, 1)]
+    dusk = gatys.painter(multi_style_run, "dusk")(photo)
+    np.testing.assert_allclose(dusk, pictures[1], atol=1e-3)
+    assert np.abs(dusk - pictures[0]).max() > 1  # not the other painting's
+    with pytest.raises(DataError, match="has no painting 'noon' \\(it has dawn, dusk\\)"):
+        gatys.painter(multi_style_run, "noon")
