@@ -96,16 +96,14 @@ def targeted_paintings(folder: Path, paintings: list[str]) -> list[str]:
 def load_targets(folder: Path, paintings: list[str], size: int) -> tuple[np.ndarray, np.ndarray]:
     """The crops [N,size,size,3] and their refined pictures [N,P,size,size,3] (uint8) of
     the N targets that all P `paintings` have: one batch then holds every painting's."""
-    crops = sorted((folder / TARGET_PHOTOS).glob("*.png"))
-    indices = [int(p.stem) for p in crops if p.stem.isdigit()
-               and all(target_paths(folder, name, int(p.stem))[1].is_file()
-                       for name in paintings)]
-    if not indices:
+    pairs = [[target_paths(folder, name, int(crop.stem)) for name in paintings]
+             for crop in sorted((folder / TARGET_PHOTOS).glob("*.png")) if crop.stem.isdigit()]
+    pairs = [row for row in pairs if all(refined.is_file() for _, refined in row)]
+    if not pairs:
         raise DataError(f"no targets in {folder} for {', '.join(paintings)} "
                         "(python -m training.targets makes them)")
-    photos = np.stack([load_rgb(target_paths(folder, "", i)[0]) for i in indices])
-    refined = np.stack([np.stack([load_rgb(target_paths(folder, name, i)[1])
-                                  for name in paintings]) for i in indices])
+    photos = np.stack([load_rgb(row[0][0]) for row in pairs])
+    refined = np.stack([np.stack([load_rgb(path) for _, path in row]) for row in pairs])
     if photos.shape[1:3] != (size, size) or refined.shape[2:4] != (size, size):
         raise DataError(f"the targets in {folder} are {photos.shape[2]}x{photos.shape[1]}, "
                         f"not the --image-size {size}")
