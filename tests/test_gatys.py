@@ -129,6 +129,25 @@ def test_vgg19_in_bfloat16_gives_features_close_to_float32s():
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
 
 
+def test_the_gram_matrix_has_the_gradient_of_its_formula():
+    import tensorflow as tf
+
+    from training.losses import gram_matrix
+
+    rng = np.random.default_rng(2)
+    features = tf.constant(rng.normal(size=(2, 5, 7, 6)), tf.float32)
+    upstream = tf.constant(rng.normal(size=(2, 6, 6)), tf.float32)  # not symmetric
+    with tf.GradientTape() as tape:
+        tape.watch(features)
+        gram = gram_matrix(features)
+    flat = tf.reshape(features, (2, 35, 6))
+    expected = tf.matmul(flat, upstream + tf.transpose(upstream, (0, 2, 1))) / (5 * 7 * 6)
+    np.testing.assert_allclose(gram, tf.matmul(flat, flat, transpose_a=True) / (5 * 7 * 6),
+                               rtol=1e-5)
+    np.testing.assert_allclose(tf.reshape(tape.gradient(gram, features, upstream), (2, 35, 6)),
+                               expected, rtol=1e-4, atol=1e-6)
+
+
 def test_a_bfloat16_gram_is_summed_in_float32():
     import tensorflow as tf
 

@@ -66,3 +66,31 @@ def test_not_a_torch_file_is_refused(tmp_path):
     path.write_bytes(b"hello world")
     with pytest.raises(WeightsError):
         read_legacy_torch_file(path)
+
+
+@pytest.mark.parametrize("size", [3, 5])
+def test_a_frozen_convolution_paints_and_differentiates_its_input_as_the_original(size):
+    import keras
+    import tensorflow as tf
+
+    from training.vgg import FrozenConv2D
+
+    conv = keras.layers.Conv2D(8, size, padding="same", activation="relu")
+    conv.build((None, None, None, 5))
+    rng = np.random.default_rng(size)
+    conv.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in conv.get_weights()])
+    frozen = FrozenConv2D.like(conv)
+    x = tf.constant(rng.normal(size=(2, 9, 11, 5)), tf.float32)
+    upstream = tf.constant(rng.normal(size=(2, 9, 11, 8)), tf.float32)  # not symmetric
+
+    def output_and_gradient(layer):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+        return y.numpy(), tape.gradient(y, x, output_gradients=upstream).numpy()
+
+    (y, dx), (frozen_y, frozen_dx) = output_and_gradient(conv), output_and_gradient(frozen)
+    np.testing.assert_allclose(frozen_y, y, rtol=1e-5, atol=1e-5)
+    assert np.abs(dx).max() > 1
+    np.testing.assert_allclose(frozen_dx, dx, rtol=1e-4, atol=1e-4)
+    assert frozen.trainable_weights == []
