@@ -81,7 +81,7 @@ def test_a_frozen_convolution_paints_and_differentiates_its_input_as_the_origina
     conv.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in conv.get_weights()])
     frozen = FrozenConv2D.like(conv)
     x = tf.constant(rng.normal(size=(2, 9, 11, 5)), tf.float32)
-    upstream = tf.constant(rng.normal(size=(2, 9, 11, 8)), tf.float32)  # not symmetric
+    upstream = tf.constant(rng.normal(size=(2, 9, 11, 8)), tf.float32)
 
     def output_and_gradient(layer):
         with tf.GradientTape() as tape:
