@@ -27,7 +27,6 @@ DEFAULTS = {
     "EMBEDDING_CACHE_SIZE": 1024,          # uploaded paintings' embeddings kept (LRU)
     "HD_WORKER": "",                       # URL of the HD worker (hd/); "" = no HD
     "HD_MAX_SIDE": 512,                    # long side of an HD picture
-    "HD_ITERATIONS": 100,                  # optimisation steps of an HD job by default
     "LIVE_SIDE": 320,                      # long side of a live camera frame by default
     "LIVE_MAX_SIDE": 384,
     "LIVE_MAX_IN_FLIGHT": 8,               # frames painted at once per process; keep it under

@@ -16,6 +16,7 @@ from gateway.errors import (
     ModelServerTimeout,
     ModelServerUnavailable,
 )
+from gateway.hd_proxy import worker_paintings
 from gateway.images import UploadLimits, prepare_image, resized_jpeg, stroke_scaled
 from gateway.metrics import IMAGE_PIXELS, UPLOAD_BYTES
 from gateway.model_client import get_client
@@ -88,7 +89,8 @@ def _model_status(client, model: str) -> tuple[list[int], GatewayError | None]:
 @bp.get("/styles")
 def styles():
     """The paintings the gallery offers (a multi-style model's paintings first, then the
-    single-style models it does not cover) and every model with its loaded versions."""
+    single-style models it does not cover; each says whether HD can refine it) and every
+    model with its loaded versions."""
     client, catalogue = get_client(), current_app.config["CATALOGUE"]
     label = current_app.config["DEFAULT_LABEL"] or None
     models, gallery, server_down = [], {}, False
@@ -115,6 +117,9 @@ def styles():
         for painting in catalogue.embeddings:
             gallery.setdefault(painting, _gallery_entry(catalogue.painting(painting), name, True,
                                                         versions, catalogue))
+    hd_paintings = worker_paintings()
+    for entry in gallery.values():
+        entry["hd"] = entry["name"] in hd_paintings
     return jsonify(styles=list(gallery.values()), models=models,
                    hd=bool(current_app.config["HD_WORKER"]))
 

@@ -9,6 +9,9 @@ and any painting of the visitor's own like every upload, forwards them to the wo
     GET    /api/v1/hd/<id>         progress {state, step, iterations, eta_s, losses, note}
     GET    /api/v1/hd/<id>/picture the latest picture
     DELETE /api/v1/hd/<id>         cancel
+
+/api/v1/styles says which gallery paintings the worker holds (`hd` on each style): the
+optimisation needs the painting itself, not a network trained on it.
 """
 from __future__ import annotations
 
@@ -36,6 +39,20 @@ def _worker() -> str:
     if not url:
         raise NotOffered("HD is not offered on this site")
     return url
+
+
+def worker_paintings() -> set[str]:
+    """The paintings a style may name for HD: none when HD is not offered or the worker
+    does not answer (the page then offers HD only for the visitor's own paintings)."""
+    url = current_app.config["HD_WORKER"].rstrip("/")
+    if not url:
+        return set()
+    try:
+        answer = requests.get(url + "/paintings", timeout=2)
+        answer.raise_for_status()
+        return set(answer.json()["paintings"])
+    except (requests.RequestException, ValueError, KeyError, TypeError):
+        return set()
 
 
 def _relay(method: str, path: str, **kwargs) -> Response:
@@ -77,8 +94,9 @@ def submit():
         raise BadParameter("name a style or send your painting(s)")
     if len(own) > MAX_PAINTINGS:
         raise BadParameter(f"at most {MAX_PAINTINGS} paintings per request, got {len(own)}")
-    iterations = request.form.get("iterations", "").strip() or str(cfg["HD_ITERATIONS"])
-    if not iterations.isdigit() or not 1 <= int(iterations) <= 1000:
+    # None asked: the worker's default (hd/jobs.py), enough for a refine to converge.
+    iterations = request.form.get("iterations", "").strip()
+    if iterations and (not iterations.isdigit() or not 1 <= int(iterations) <= 1000):
         raise BadParameter(f"iterations must be 1..1000, got {iterations!r}")
     files = [("photo", ("photo.jpg", _checked(request.files.get("image"), side), "image/jpeg"))]
     if "start" in request.files:

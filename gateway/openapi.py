@@ -70,6 +70,52 @@ def _painting_route(summary: str, default_max_side: int, max_side: int,
         }}
 
 
+def _hd_routes(max_side: int) -> dict:
+    """Refine in HD (gateway/hd_proxy.py): 404 on every route where the site offers no HD."""
+    job = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/HDJob"}}}}
+    by_id = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    errors = {code: _ERROR for code in ("404", "422", "503")}
+    return {
+        "/api/v1/hd": {"post": {
+            "summary": "Start refining a picture with the optimisation-based algorithm "
+                       "(Gatys et al. 2015); 429 with Retry-After while every slot is busy",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["image"],
+                "properties": {
+                    "image": {"type": "string", "format": "binary", "description": "the photo"},
+                    "start": {"type": "string", "format": "binary",
+                              "description": "the picture to refine (default: the photo)"},
+                    "style": {"type": "string", "examples": ["starry_night:0.7,great_wave:0.3"],
+                              "description": "paintings whose `hd` is true in /api/v1/styles, "
+                                             "or a mix of them"},
+                    "painting": {"type": "array", "maxItems": 4, "items": {
+                        "type": "string", "format": "binary"},
+                        "description": "instead of or beside style: paintings of your own"},
+                    "iterations": {"type": "integer", "minimum": 1, "maximum": 1000,
+                                   "description": "a cap (default: the worker's, enough to "
+                                                  "converge); a job also ends when it converges "
+                                                  "or reaches the worker's time limit"},
+                    "max_side": {"type": "integer", "minimum": 16, "maximum": max_side,
+                                 "default": max_side},
+                    "preserve_colors": _CONTROLS["preserve_colors"],
+                }}}}},
+            "responses": {"202": {"description": "the job, started", **job},
+                          **{code: _ERROR for code in ("400", "404", "413", "415", "422",
+                                                       "429", "503")}}}},
+        "/api/v1/hd/{id}": {
+            "get": {"summary": "A job's progress (asking keeps it alive: one nobody asks "
+                               "about for a few seconds is cancelled)", "parameters": by_id,
+                    "responses": {"200": {"description": "the job", **job}, **errors}},
+            "delete": {"summary": "Cancel a job (it stops at its next step)", "parameters": by_id,
+                       "responses": {"200": {"description": "the job", **job}, **errors}}},
+        "/api/v1/hd/{id}/picture": {"get": {
+            "summary": "The job's latest picture", "parameters": by_id,
+            "responses": {"200": {"description": "JPEG", "content": {"image/jpeg": {
+                "schema": {"type": "string", "format": "binary"}}}},
+                "409": {**_ERROR, "description": "no picture yet"}, **errors}}},
+    }
+
+
 def openapi_document(cfg) -> dict:
     """The document for the gateway's settings (Flask config: sizes and limits)."""
     hard_max_side, default_max_side = cfg["HARD_MAX_SIDE"], cfg["DEFAULT_MAX_SIDE"]
@@ -127,6 +173,7 @@ def openapi_document(cfg) -> dict:
                                 "$ref": "#/components/schemas/Previews"}}}},
                     **_ERRORS,
                 }}},
+            **_hd_routes(cfg["HD_MAX_SIDE"]),
         },
         "components": {"schemas": {
             "Error": {"type": "object", "required": ["error"],
@@ -140,6 +187,8 @@ def openapi_document(cfg) -> dict:
                     "controls": {"type": "boolean",
                                  "description": "mixes, strength and preserve_colors apply"},
                     "thumbnail": {"type": ["string", "null"]},
+                    "hd": {"type": "boolean", "description":
+                           "/api/v1/hd can refine it by name (the HD worker holds the painting)"},
                     "stroke_size": {"type": "number", "description":
                                     "the stroke size /stylize paints it at when asked for none"},
                     "versions": {"type": "array", "items": {"type": "integer"}}}}},
@@ -148,7 +197,17 @@ def openapi_document(cfg) -> dict:
                     "arbitrary": {"type": "boolean"},
                     "available": {"type": "boolean"},
                     "versions": {"type": "array", "items": {"type": "integer"}},
-                    "paintings": {"type": "array", "items": {"type": "string"}}}}}}},
+                    "paintings": {"type": "array", "items": {"type": "string"}}}}},
+                "hd": {"type": "boolean", "description": "this site offers /api/v1/hd"}}},
+            "HDJob": {"type": "object", "properties": {
+                "id": {"type": "string"},
+                "state": {"type": "string", "enum": ["running", "done", "cancelled", "failed"]},
+                "step": {"type": "integer"}, "iterations": {"type": "integer"},
+                "elapsed_s": {"type": "number"}, "eta_s": {"type": ["number", "null"]},
+                "losses": {"type": "object", "additionalProperties": {"type": "number"}},
+                "note": {"type": "string", "description": "why it ended (converged, time "
+                         "limit, abandoned)"},
+                "has_picture": {"type": "boolean"}}},
             "Embeddings": {"type": "object", "properties": {
                 "model": {"type": "string"},
                 "paintings": {"type": "array", "items": {"type": "object", "properties": {

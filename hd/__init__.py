@@ -9,6 +9,7 @@ to it directly.
     GET    /jobs/<id>         {state, step, iterations, eta_s, losses, note, has_picture}
     GET    /jobs/<id>/picture the latest picture (JPEG)
     DELETE /jobs/<id>         cancel: frees the slot at the next step
+    GET    /paintings         {paintings: the names a style may use}
     GET    /healthz, /metrics
 
 Settings: HD_* environment variables (hd/jobs.py's HDConfig: HD_MAX_RUNNING,
@@ -57,11 +58,22 @@ def _image(upload, where: Path) -> Path:
     return where
 
 
+def named_paintings(cfg: HDConfig) -> dict[str, Path]:
+    """The paintings a `style` may name: HD_PAINTINGS_DIR's images by their stem. The
+    optimisation needs the painting itself; a worker without the folder (a clone with no
+    paintings beside it) paints only the ones sent with the job."""
+    if not cfg.paintings_dir or not cfg.paintings_dir.is_dir():
+        return {}
+    images = Image.registered_extensions()
+    return {p.stem: p for p in sorted(cfg.paintings_dir.iterdir())
+            if p.is_file() and p.suffix.lower() in images}
+
+
 def _paintings(form, files, cfg: HDConfig, tmp: Path) -> list[tuple[Path, float]]:
-    paintings = []
+    paintings, named = [], named_paintings(cfg)
     for part in filter(None, (p.strip() for p in form.get("style", "").split(","))):
         name, _, weight = part.partition(":")
-        found = next(cfg.paintings_dir.glob(f"{name}.*"), None) if cfg.paintings_dir else None
+        found = named.get(name)
         if found is None:
             raise BadJob(f"no painting {name!r} for HD on this worker")
         paintings.append((found, float(weight or 1)))
@@ -129,6 +141,10 @@ def create_app(cfg: HDConfig | None = None) -> Flask:
     def unknown(e):
         return jsonify(error="unknown job: it finished long ago, or the HD worker restarted; "
                              "start it again"), 404
+
+    @app.get("/paintings")
+    def paintings():
+        return jsonify(paintings=list(named_paintings(board.cfg)))
 
     @app.get("/healthz")
     def healthz():

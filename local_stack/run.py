@@ -49,7 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def watch(stack: LocalStack, models: list[str]) -> None:
+def hd_summary(port: int, paintings: Path | None) -> str:
+    """The banner's line on HD: which paintings its button can refine."""
+    if not port:
+        return "HD: off (--hd-port 0)"
+    if paintings:
+        return f"HD worker: port {port}, refines the paintings in {paintings} and uploaded ones"
+    return (f"HD worker: port {port}, no paintings folder, so it refines uploaded paintings "
+            f"only (--hd-paintings DIR; `make run` passes $(DATA)/styles when it exists)")
+
+
+def watch(stack: LocalStack, models: list[str], hd: str) -> None:
     """Supervises until interrupted; says when the site is up, and when it is back after a
     process exited. Readiness is polled only until the site is up (the gateway and the
     model server log every request they answer)."""
@@ -64,7 +74,8 @@ def watch(stack: LocalStack, models: list[str]) -> None:
             if up and not announced:
                 announced = True
                 print(f"\n  Stylize is running: open {stack.url}   (Ctrl-C stops it)\n"
-                      f"  model-server replicas (gRPC): {','.join(stack.replicas)}\n", flush=True)
+                      f"  model-server replicas (gRPC): {','.join(stack.replicas)}\n"
+                      f"  {hd}\n", flush=True)
             elif up:
                 print(f"local_stack: every process is ready again after "
                       f"{time.monotonic() - down_since:.1f} s", flush=True)
@@ -79,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.replicas < 1:
         print("local_stack: error: --replicas must be at least 1", file=sys.stderr)
+        return 2
+    if args.hd_paintings and not args.hd_paintings.is_dir():
+        print(f"local_stack: error: --hd-paintings {args.hd_paintings} is not a folder",
+              file=sys.stderr)
         return 2
     config = args.repo / MODELS_CONFIG
     if not config.is_file():
@@ -97,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                                    hd_port=args.hd_port or None, hd_paintings=args.hd_paintings))
     stack.start()
     try:
-        watch(stack, models)
+        watch(stack, models, hd_summary(args.hd_port, args.hd_paintings))
     except KeyboardInterrupt:
         return 0
     finally:

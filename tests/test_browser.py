@@ -160,12 +160,12 @@ def hd_gateway(tmp_path, model_server, catalogue_file):
     from gateway import create_app
     from tests.test_hd import Worker
 
-    worker = Worker(tmp_path, abandon_after=10)
+    worker = Worker(tmp_path, abandon_after=10, default_iterations=12)
     write_image(tmp_path / "paintings" / "dawn.png", size=(64, 64), seed=50)
     worker.start()
     app = create_app({"TESTING": True, "MODEL_SERVER": model_server.grpc_target,
                       "CATALOGUE_FILE": str(catalogue_file), "STYLIZE_RATE_LIMIT": "",
-                      "HD_WORKER": worker.url, "HD_ITERATIONS": 12, "HD_MAX_SIDE": 48})
+                      "HD_WORKER": worker.url, "HD_MAX_SIDE": 48})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -173,7 +173,8 @@ def hd_gateway(tmp_path, model_server, catalogue_file):
     worker.stop()
 
 
-def test_refine_in_hd_shows_progress_and_can_be_cancelled(browser, hd_gateway, tmp_path):
+def test_refine_in_hd_shows_progress_can_be_cancelled_and_needs_the_painting(browser, hd_gateway,
+                                                                            tmp_path):
     photo = write_image(tmp_path / "photo.jpg", size=(96, 64))
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     page.goto(hd_gateway)
@@ -190,6 +191,10 @@ def test_refine_in_hd_shows_progress_and_can_be_cancelled(browser, hd_gateway, t
     page.click("#hd-cancel")
     assert page.inner_text("#hd-status") == "HD cancelled."
     assert page.is_enabled("#hd-go") and page.is_hidden("#message")
+    page.click('.style[data-name="tiny"]')  # a painting the worker does not hold
+    wait_until(page, "document.getElementById('result-name').textContent === 'Tiny' && "
+               "document.getElementById('busy').hidden", timeout=30)
+    assert page.is_hidden("#hd")
 
 
 def live_value(page, key: str) -> float:

@@ -67,7 +67,8 @@ class Worker:
 
 @pytest.fixture
 def worker(tmp_path):
-    w = Worker(tmp_path, max_running=1, abandon_after=4, keep_results=8, time_limit=60).start()
+    w = Worker(tmp_path, max_running=1, abandon_after=4, keep_results=8, time_limit=60,
+               default_iterations=4).start()
     yield w
     w.stop()
 
@@ -125,9 +126,18 @@ def test_a_restarted_worker_forgets_its_jobs_and_bad_input_is_400(worker):
     bad = requests.post(f"{worker.url}/jobs", data={"style": "sunset"},
                         files={"photo": ("p.jpg", b"not an image", "image/jpeg")}, timeout=10)
     assert bad.status_code == 400 and "readable" in bad.json()["error"]
-    unknown = requests.post(f"{worker.url}/jobs", data={"style": "nope"},
-                            files={"photo": ("p.jpg", worker.photo, "image/jpeg")}, timeout=10)
-    assert unknown.status_code == 400 and "no painting 'nope'" in unknown.json()["error"]
+    (worker.tmp / "paintings" / "README.txt").write_text("not a painting")
+    for style in ("nope", "*", "README"):  # not a painting, a pattern, not an image
+        unknown = requests.post(f"{worker.url}/jobs", data={"style": style},
+                                files={"photo": ("p.jpg", worker.photo, "image/jpeg")}, timeout=10)
+        assert unknown.status_code == 400 and f"no painting '{style}'" in unknown.json()["error"]
+
+
+def test_the_worker_names_the_paintings_it_holds(worker):
+    (worker.tmp / "paintings" / "README.txt").write_text("not a painting")
+    write_image(worker.tmp / "paintings" / "dawn.jpg", size=(32, 32))
+    names = requests.get(f"{worker.url}/paintings", timeout=10).json()["paintings"]
+    assert names == ["dawn", "sunset"]
 
 
 @pytest.fixture
@@ -136,7 +146,7 @@ def hd_client(worker, model_server, catalogue_file):
 
     app = create_app({"TESTING": True, "MODEL_SERVER": model_server.grpc_target,
                       "CATALOGUE_FILE": str(catalogue_file), "STYLIZE_RATE_LIMIT": "",
-                      "HD_WORKER": worker.url, "HD_ITERATIONS": 4, "HD_MAX_SIDE": 48})
+                      "HD_WORKER": worker.url, "HD_MAX_SIDE": 48})
     return app
 
 
@@ -155,13 +165,26 @@ def test_the_gateway_checks_and_relays_hd_jobs(hd_client, worker, tmp_path):
     while (body := client.get(f"/api/v1/hd/{job}").get_json())["state"] == "running":
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    assert body["state"] == "done" and body["step"] == 4  # 2 at half size, 2 at full size
+    # The worker's default iterations, 4: 2 at half size, 2 at full size.
+    assert body["state"] == "done" and body["step"] == 4
     picture = client.get(f"/api/v1/hd/{job}/picture")
     assert picture.mimetype == "image/jpeg"
     assert Image.open(io.BytesIO(picture.data)).size == (48, 36)  # scaled to HD_MAX_SIDE
-    assert client.get("/api/v1/styles").get_json()["hd"] is True
+    write_image(tmp_path / "paintings" / "dawn.png", size=(32, 32))  # a gallery painting
+    styles = client.get("/api/v1/styles").get_json()
+    assert styles["hd"] is True
+    assert {s["name"]: s["hd"] for s in styles["styles"]} == {
+        "dawn": True, "dusk": False, "tiny": False, "tiny_b": False, "absent": False,
+        "noon": False}
+    # The OpenAPI document describes what the routes answer.
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert set(body) == set(schemas["HDJob"]["properties"])
+    assert set(styles) == set(schemas["Styles"]["properties"])
+    assert all(set(s) <= set(schemas["Styles"]["properties"]["styles"]["items"]["properties"])
+               for s in styles["styles"])
     assert "no painting 'nope'" in submit(style="nope").get_json()["error"]
     assert submit(style="sunset:-1").status_code == 422
+    assert "iterations must be" in submit(style="sunset", iterations="0").get_json()["error"]
     assert submit().status_code == 422  # neither a style nor a painting
     assert submit(style="sunset", image=(io.BytesIO(b"junk"), "p.jpg", "image/jpeg")).status_code == 400
     assert client.get("/api/v1/hd/not-a-job-id-at-all").status_code == 404
@@ -169,6 +192,7 @@ def test_the_gateway_checks_and_relays_hd_jobs(hd_client, worker, tmp_path):
     worker.stop()
     down = submit(style="sunset")
     assert down.status_code == 503 and down.headers["Retry-After"]
+    assert not any(s["hd"] for s in client.get("/api/v1/styles").get_json()["styles"])
     worker.start()
 
 

@@ -220,7 +220,17 @@ def test_supervisor_killed_takes_its_children_along(catalogue_file, tmp_path):
 
 def test_the_site_offers_hd_through_its_own_worker(stack):
     assert requests.get(f"http://127.0.0.1:{stack.hd_port}/healthz", timeout=5).json()["slots"] == 1
-    assert requests.get(f"{stack.url}/api/v1/styles", timeout=5).json()["hd"] is True
+    styles = requests.get(f"{stack.url}/api/v1/styles", timeout=5).json()
+    # Started without a paintings folder: HD is offered for uploaded paintings only.
+    assert styles["hd"] is True and not any(s["hd"] for s in styles["styles"])
+    assert "refines uploaded paintings only" in stack.output()
+
+
+def test_a_paintings_folder_that_is_not_there_is_an_error(tmp_path, capsys):
+    from local_stack.run import main
+
+    assert main(["--repo", str(tmp_path), "--hd-paintings", str(tmp_path / "nope")]) == 2
+    assert "--hd-paintings" in capsys.readouterr().err
 
 
 def test_the_site_is_ready_only_when_every_model_is_available_on_every_replica(app, model_server):

@@ -201,7 +201,7 @@ async function stylize() {
     $("download").href = url;
     $("download").download = `${(fields.style || OWN).replace(/[^\w.-]+/g, "_")}.jpg`;
     $("download").hidden = false;
-    $("hd").hidden = !state.hd;
+    $("hd").hidden = !hdCanRefine(fields);
   } catch (e) {
     if (ticket === state.latest) showMessage(e.message);
   } finally {
@@ -268,6 +268,14 @@ async function setOwnPaintings(files) {
 // "Refine in HD": the HD worker optimises the current picture further; the page shows
 // each better picture as it comes, with a progress bar and a cancel button.
 const hd = { job: null, timer: null, fields: null, name: "" };
+
+// The optimisation needs the paintings themselves: the visitor's own, or those the HD
+// worker holds (each style's `hd`; a worker with no paintings folder holds none).
+function hdCanRefine(fields) {
+  if (!state.hd) return false;
+  if (state.style === OWN) return true;
+  return fields.style.split(",").every((part) => state.styles.get(part.split(":")[0])?.hd);
+}
 
 function hdShow(text, progress) {
   $("hd-status").textContent = text;
