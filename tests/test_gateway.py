@@ -350,3 +350,44 @@ def test_a_share_of_clients_goes_to_the_canary_and_stays_there(canary_server, ca
 
     assert not [s for family in PREDICTIONS.collect() for s in family.samples
                 if s.labels["model"] == "tiny_b" and s.labels["outcome"] != "ok"]
+
+
+def test_a_refused_upload_keeps_the_clients_connection(model_server, catalogue_file, tmp_path):
+    """Under gunicorn, as in production: a 429 answered before the photo was read leaves the
+    keep-alive connection usable for the client's next request (gunicorn itself reads at
+    most 64 KB of an unread body, then closes the connection under the client)."""
+    import os
+    import signal
+    import subprocess
+
+    import numpy as np
+    import requests
+
+    from local_stack.launch import gateway_command
+
+    photo = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (600, 600, 3), np.uint8)).save(
+        photo, "PNG")
+    assert len(photo.getvalue()) > 64 * 1024
+    port = free_port()
+    env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{port}",
+           "GATEWAY_MODEL_SERVER": model_server.grpc_target,
+           "GATEWAY_CATALOGUE_FILE": str(catalogue_file), "GATEWAY_STYLIZE_RATE_LIMIT": "1 per minute"}
+    gateway = subprocess.Popen(gateway_command(), env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        url, session, deadline = f"http://127.0.0.1:{port}", requests.Session(), time.monotonic() + 60
+        while True:
+            try:  # gunicorn listens before its worker has imported the app
+                session.get(f"{url}/healthz", timeout=5)
+                break
+            except requests.RequestException:
+                assert time.monotonic() < deadline, "the gateway did not start"
+                time.sleep(0.3)
+        statuses = [session.post(f"{url}/api/v1/stylize", data={"style": "tiny"}, timeout=30,
+                                 files={"image": ("p.png", photo.getvalue(), "image/png")}).status_code
+                    for _ in range(30)]
+        assert statuses == [200] + [429] * 29
+    finally:
+        os.killpg(gateway.pid, signal.SIGTERM)
+        gateway.wait(30)
