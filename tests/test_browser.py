@@ -58,7 +58,7 @@ def camera_browser():
 
 @pytest.mark.parametrize("viewport", [{"width": 1200, "height": 900}, {"width": 390, "height": 844}])
 def test_upload_a_photo_and_see_the_painting(browser, live_gateway, tmp_path, viewport):
-    photo = write_image(tmp_path / "photo.jpg", size=(96, 64))
+    photo = write_image(tmp_path / "photo.jpg", size=(800, 600))
     page = browser.new_page(viewport=viewport)
     console = []
     page.on("console", lambda message: console.append(message.text))
@@ -67,7 +67,8 @@ def test_upload_a_photo_and_see_the_painting(browser, live_gateway, tmp_path, vi
     page.wait_for_selector('.style[aria-checked="true"]')
     page.set_input_files("#file", str(photo))  # the painting follows without a click
     wait_until(page, "document.getElementById('result').naturalWidth > 0", timeout=30)
-    assert page.evaluate("document.getElementById('result').naturalWidth") == 96
+    # 512 px by default: the size the styles' strokes were judged at (docs/serving.md).
+    assert page.evaluate("document.getElementById('result').naturalWidth") == 512
     assert page.is_visible("#download")
     assert page.is_hidden("#message")
     assert not [m for m in console if "Content Security Policy" in m], console
