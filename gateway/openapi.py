@@ -19,6 +19,11 @@ _CONTROLS = {
 }
 
 
+def _multipart(required: list[str], properties: dict) -> dict:
+    return {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": required, "properties": properties}}}}
+
+
 def _painting_route(summary: str, default_max_side: int, max_side: int,
                     own_paintings: bool) -> dict:
     uploads = {
@@ -31,37 +36,35 @@ def _painting_route(summary: str, default_max_side: int, max_side: int,
     } if own_paintings else {}
     return {
         "summary": summary,
-        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["image", "style"],
-            "properties": {
-                "image": {"type": "string", "format": "binary",
-                          "description": "JPEG, PNG, WebP, GIF, BMP or TIFF"},
-                "style": {"type": "string", "examples": [
-                    "starry_night", "starry_night:0.7,great_wave:0.3"],
-                    "description": "a name from /api/v1/styles, or a mix of a "
-                                   "multi-style model's paintings: name:weight,... "
-                                   "(weights >= 0, not all 0, normalized to sum 1)"},
-                "style_embedding": {"type": "string", "description":
-                                    "instead of style: ids from /api/v1/embeddings, "
-                                    "one or a mix id:weight,... (your own paintings)"},
-                **uploads,
-                "model": {"type": "string", "description":
-                          "the model to ask (default: the multi-style model holding "
-                          "every painting named, else the single-style model, else "
-                          "the arbitrary-style model)"},
-                **_CONTROLS,
-                "stroke_size": {
-                    "type": "number", "minimum": STROKE_SIZES[0], "maximum": STROKE_SIZES[1],
-                    "description": "brushwork relative to the photo: the model paints the "
-                    "image at 1/stroke_size of max_side (finer strokes at most at the largest "
-                    "max_side) and the painting is scaled back; any model. Default: the "
-                    "style's stroke_size in /api/v1/styles (a mix: its paintings' sizes "
-                    "weighted by their shares), 1 as trained where the catalogue gives none"},
-                "max_side": {"type": "integer", "minimum": 16, "maximum": max_side,
-                             "default": default_max_side,
-                             "description": "the long side is scaled down to this"},
-                **_VERSION,
-            }}}}},
+        "requestBody": _multipart(["image", "style"], {
+            "image": {"type": "string", "format": "binary",
+                      "description": "JPEG, PNG, WebP, GIF, BMP or TIFF"},
+            "style": {"type": "string", "examples": [
+                "starry_night", "starry_night:0.7,great_wave:0.3"],
+                "description": "a name from /api/v1/styles, or a mix of a "
+                               "multi-style model's paintings: name:weight,... "
+                               "(weights >= 0, not all 0, normalized to sum 1)"},
+            "style_embedding": {"type": "string", "description":
+                                "instead of style: ids from /api/v1/embeddings, "
+                                "one or a mix id:weight,... (your own paintings)"},
+            **uploads,
+            "model": {"type": "string", "description":
+                      "the model to ask (default: the multi-style model holding "
+                      "every painting named, else the single-style model, else "
+                      "the arbitrary-style model)"},
+            **_CONTROLS,
+            "stroke_size": {
+                "type": "number", "minimum": STROKE_SIZES[0], "maximum": STROKE_SIZES[1],
+                "description": "brushwork relative to the photo: the model paints the "
+                "image at 1/stroke_size of max_side (finer strokes at most at the largest "
+                "max_side) and the painting is scaled back; any model. Default: the "
+                "style's stroke_size in /api/v1/styles (a mix: its paintings' sizes "
+                "weighted by their shares), 1 as trained where the catalogue gives none"},
+            "max_side": {"type": "integer", "minimum": 16, "maximum": max_side,
+                         "default": default_max_side,
+                         "description": "the long side is scaled down to this"},
+            **_VERSION,
+        }),
         "responses": {
             "200": {"description": "the painted image",
                     "content": {"image/jpeg": {"schema": {"type": "string",
@@ -79,26 +82,24 @@ def _hd_routes(max_side: int) -> dict:
         "/api/v1/hd": {"post": {
             "summary": "Start refining a picture with the optimisation-based algorithm "
                        "(Gatys et al. 2015); 429 with Retry-After while every slot is busy",
-            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-                "type": "object", "required": ["image"],
-                "properties": {
-                    "image": {"type": "string", "format": "binary", "description": "the photo"},
-                    "start": {"type": "string", "format": "binary",
-                              "description": "the picture to refine (default: the photo)"},
-                    "style": {"type": "string", "examples": ["starry_night:0.7,great_wave:0.3"],
-                              "description": "paintings whose `hd` is true in /api/v1/styles, "
-                                             "or a mix of them"},
-                    "painting": {"type": "array", "maxItems": 4, "items": {
-                        "type": "string", "format": "binary"},
-                        "description": "instead of or beside style: paintings of your own"},
-                    "iterations": {"type": "integer", "minimum": 1, "maximum": 1000,
-                                   "description": "a cap (default: the worker's, enough to "
-                                                  "converge); a job also ends when it converges "
-                                                  "or reaches the worker's time limit"},
-                    "max_side": {"type": "integer", "minimum": 16, "maximum": max_side,
-                                 "default": max_side},
-                    "preserve_colors": _CONTROLS["preserve_colors"],
-                }}}}},
+            "requestBody": _multipart(["image"], {
+                "image": {"type": "string", "format": "binary", "description": "the photo"},
+                "start": {"type": "string", "format": "binary",
+                          "description": "the picture to refine (default: the photo)"},
+                "style": {"type": "string", "examples": ["starry_night:0.7,great_wave:0.3"],
+                          "description": "paintings whose `hd` is true in /api/v1/styles, "
+                                         "or a mix of them"},
+                "painting": {"type": "array", "maxItems": 4, "items": {
+                    "type": "string", "format": "binary"},
+                    "description": "instead of or beside style: paintings of your own"},
+                "iterations": {"type": "integer", "minimum": 1, "maximum": 1000,
+                               "description": "a cap (default: the worker's, enough to "
+                                              "converge); a job also ends when it converges "
+                                              "or reaches the worker's time limit"},
+                "max_side": {"type": "integer", "minimum": 16, "maximum": max_side,
+                             "default": max_side},
+                "preserve_colors": _CONTROLS["preserve_colors"],
+            }),
             "responses": {"202": {"description": "the job, started", **job},
                           **{code: _ERROR for code in ("400", "404", "413", "415", "422",
                                                        "429", "503")}}}},
@@ -140,14 +141,12 @@ def openapi_document(cfg) -> dict:
             "/api/v1/embeddings": {"post": {
                 "summary": "Embed paintings of your own (up to 4) for the arbitrary-style "
                            "model, once: their ids go into /stylize's style_embedding",
-                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-                    "type": "object", "required": ["painting"],
-                    "properties": {
-                        "painting": {"type": "array", "maxItems": 4, "items": {
-                            "type": "string", "format": "binary"}},
-                        "model": {"type": "string"},
-                        **_VERSION,
-                    }}}}},
+                "requestBody": _multipart(["painting"], {
+                    "painting": {"type": "array", "maxItems": 4, "items": {
+                        "type": "string", "format": "binary"}},
+                    "model": {"type": "string"},
+                    **_VERSION,
+                }),
                 "responses": {
                     "200": {"description": "an id per painting (its SHA-256), in order",
                             "content": {"application/json": {"schema": {
@@ -156,17 +155,15 @@ def openapi_document(cfg) -> dict:
                 }}},
             "/api/v1/previews": {"post": {
                 "summary": "The photo in every painting of a multi-style model, small, in one call",
-                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-                    "type": "object", "required": ["image"],
-                    "properties": {
-                        "image": {"type": "string", "format": "binary"},
-                        "model": {"type": "string",
-                                  "description": "a multi-style model (default: the site's)"},
-                        "side": {"type": "integer", "minimum": 16, "maximum": preview_max_side,
-                                 "default": preview_side},
-                        **_CONTROLS,
-                        **_VERSION,
-                    }}}}},
+                "requestBody": _multipart(["image"], {
+                    "image": {"type": "string", "format": "binary"},
+                    "model": {"type": "string",
+                              "description": "a multi-style model (default: the site's)"},
+                    "side": {"type": "integer", "minimum": 16, "maximum": preview_max_side,
+                             "default": preview_side},
+                    **_CONTROLS,
+                    **_VERSION,
+                }),
                 "responses": {
                     "200": {"description": "one JPEG data URL per painting, in the model's order",
                             "content": {"application/json": {"schema": {
