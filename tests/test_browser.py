@@ -217,8 +217,10 @@ def test_live_camera_paints_frames_and_stops(camera_browser, live_gateway):
     assert " fps · " in page.inner_text("#live-readout")
     page.click('.style[data-name="tiny"]')  # the controls of the still mode steer the frames
     wait_until(page, "document.getElementById('live-painting').dataset.style === 'tiny'", timeout=30)
-    page.click("#live-snapshot")  # the camera's whole frame becomes the photo, painted
-    wait_until(page, "document.getElementById('result').naturalWidth === 640", timeout=30)
+    # The camera's whole 640x480 frame becomes the photo, painted at the still mode's Size
+    # (512 px by default).
+    page.click("#live-snapshot")
+    wait_until(page, "document.getElementById('result').naturalWidth === 512", timeout=30)
     page.click("#live-stop")
     time.sleep(1.0)  # the frame in flight, if any, comes back
     stopped = len(frames)
