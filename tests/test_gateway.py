@@ -364,6 +364,7 @@ def test_a_refused_upload_keeps_the_clients_connection(model_server, catalogue_f
     import requests
 
     from local_stack.launch import gateway_command
+    from tests.test_local_stack import wait_for
 
     photo = io.BytesIO()
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (600, 600, 3), np.uint8)).save(
@@ -376,14 +377,9 @@ def test_a_refused_upload_keeps_the_clients_connection(model_server, catalogue_f
     gateway = subprocess.Popen(gateway_command(), env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        url, session, deadline = f"http://127.0.0.1:{port}", requests.Session(), time.monotonic() + 60
-        while True:
-            try:  # gunicorn listens before its worker has imported the app
-                session.get(f"{url}/healthz", timeout=5)
-                break
-            except requests.RequestException:
-                assert time.monotonic() < deadline, "the gateway did not start"
-                time.sleep(0.3)
+        url, session = f"http://127.0.0.1:{port}", requests.Session()
+        # gunicorn listens before its worker has imported the app
+        wait_for(lambda: session.get(f"{url}/healthz", timeout=5).ok, 60, "the gateway")
         statuses = [session.post(f"{url}/api/v1/stylize", data={"style": "tiny"}, timeout=30,
                                  files={"image": ("p.png", photo.getvalue(), "image/png")}).status_code
                     for _ in range(30)]
