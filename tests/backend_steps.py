@@ -1,6 +1,6 @@
 """Two training steps of the painting network on the backend KERAS_BACKEND names, for
-tests/test_backends.py: python tests/backend_steps.py OUT.npz writes the transform net's
-weights before and after, and the last step's losses."""
+tests/test_backends.py: python tests/backend_steps.py OUT.npz DISTANCE writes the transform
+net's weights before and after, and the last step's losses, with that style distance."""
 import sys
 
 import keras
@@ -14,13 +14,14 @@ from training.transformer_net import build_transformer
 from training.vgg import build_loss_network
 
 
-def main(out: str) -> None:
+def main(out: str, distance: str) -> None:
     rng = np.random.default_rng(0)
     paintings = [rng.uniform(0, 255, (40, 48, 3)).astype("float32") for _ in range(2)]
     photos = rng.uniform(0, 255, (4, 32, 32, 3)).astype("float32")
     losses = LossConfig(content_layer="block2_conv2",
                         style_layers={"block1_conv2": 1.0, "block2_conv2": 1.0},
-                        half_size_style_weight=0.1, colour_style_weight=1.0, tv_weight=1.0)
+                        half_size_style_weight=0.1, colour_style_weight=1.0, tv_weight=1.0,
+                        style_distance=distance)
     transformer = build_transformer("magenta", styles=3, identity=True)
     start_painting_network(transformer, paintings)
     transformer.get_layer(ARBITRARY_TRANSFORMER).trainable = True
@@ -37,4 +38,4 @@ def main(out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:3])

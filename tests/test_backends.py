@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.conftest import TINY_TRAIN_ARGS
 
@@ -23,15 +24,16 @@ def _on(backend: str, *argv: str) -> subprocess.CompletedProcess:
                           text=True, timeout=600)
 
 
-def _steps_on(backend: str, tmp_path: Path) -> dict:
+def _steps_on(backend: str, tmp_path: Path, distance: str) -> dict:
     out = tmp_path / f"{backend}.npz"
-    done = _on(backend, "tests/backend_steps.py", str(out))
+    done = _on(backend, "tests/backend_steps.py", str(out), distance)
     assert done.returncode == 0, done.stderr[-3000:]
     return dict(np.load(out))
 
 
-def test_a_jax_step_updates_the_network_as_tensorflow_does(tmp_path):
-    tf, jax = _steps_on("tensorflow", tmp_path), _steps_on("jax", tmp_path)
+@pytest.mark.parametrize("distance", ["gram", "sliced-wasserstein"])
+def test_a_jax_step_updates_the_network_as_tensorflow_does(tmp_path, distance):
+    tf, jax = _steps_on("tensorflow", tmp_path, distance), _steps_on("jax", tmp_path, distance)
     np.testing.assert_allclose(jax["loss"], tf["loss"], rtol=1e-5)
     count = sum(name.startswith("before") for name in tf)
     deltas = [(tf[f"after{i}"] - tf[f"before{i}"], jax[f"after{i}"] - jax[f"before{i}"])
@@ -41,9 +43,17 @@ def test_a_jax_step_updates_the_network_as_tensorflow_does(tmp_path):
     for t, j in deltas:
         # A bias just before an instance norm has no gradient: what it gets is rounding,
         # ten million times smaller than the rest, and differs between the two.
-        if np.abs(t).max() > 1e-6 * largest:
+        if np.abs(t).max() <= 1e-6 * largest:
+            continue
+        if distance == "gram":
             np.testing.assert_allclose(j, t, rtol=0, atol=1e-3 * np.abs(t).max())
-            compared += 1
+        else:
+            # A sort's gradient is not continuous: where two projections are nearly equal,
+            # the backends' last-bit differences in the features can swap them, and with
+            # them the painting's quantiles they are pulled to: a few weights moved up to
+            # 2 % apart. (The same loss of the same features has one gradient on both.)
+            assert np.linalg.norm(j - t) < 0.02 * np.linalg.norm(t)
+        compared += 1
     assert compared > count // 2
 
 

@@ -17,12 +17,16 @@ def _args(tmp_path, style_image, *extra):
             "--iterations", "6", *extra]
 
 
-@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
-def test_the_optimisation_lowers_the_loss(tmp_path, style_image, optimizer, monkeypatch):
+@pytest.mark.parametrize("optimizer,distance", [
+    ("lbfgs", "gram"), ("adam", "gram"), ("lbfgs", "sliced-wasserstein")])
+def test_the_optimisation_lowers_the_loss(tmp_path, style_image, optimizer, distance,
+                                          monkeypatch):
     seen = []
     cfg = gatys.config_from_args(gatys.build_parser().parse_args(
         _args(tmp_path, style_image, "--optimizer", optimizer, "--learning-rate", "10",
-              "--preview-every", "2", "--logdir", str(tmp_path / "logs"))))
+              "--preview-every", "2", "--logdir", str(tmp_path / "logs"),
+              "--style-distance", distance)))
+    assert cfg.losses.style_weight == gatys.DEFAULT_STYLE_WEIGHTS[distance]
     original = gatys.Problem.evaluate
 
     def recording(self, image):

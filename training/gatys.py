@@ -28,11 +28,14 @@ from pathlib import Path
 import numpy as np
 
 from training.images import DataError, load_rgb
-from training.loss_config import LossConfig
+from training.loss_config import STYLE_DISTANCES, LossConfig
 
 # Image optimisation wants more style than feed-forward training (the picture starts as
 # the photo and only the style term pulls it away); chosen side by side at 512 px.
 DEFAULT_STYLE_WEIGHT = 1e3
+# The sliced-Wasserstein term's, its terms being relative (training/losses.py): on chicago
+# at 512 px the nearest balance of Hokusai's crests and the towers (docs/training.md).
+DEFAULT_STYLE_WEIGHTS = {"gram": DEFAULT_STYLE_WEIGHT, "sliced-wasserstein": 2e6}
 # How the site's Refine in HD solves (hd/jobs.py, and make side-by-side HD=N): half size
 # first paints larger crests and swirls in about the same time (docs/hd.md).
 REFINE_LEVELS = 2
@@ -80,17 +83,26 @@ class Problem:
                  paintings: list[tuple[np.ndarray, float]]):
         import tensorflow as tf
 
-        from training.losses import content_loss, gram_matrix, style_loss, total_variation_loss
+        from training.losses import (
+            content_loss,
+            stacked_statistics,
+            style_loss,
+            style_statistic,
+            total_variation_loss,
+        )
 
         self.losses, self.shape = losses, (1, *photo.shape)
+        distance = losses.style_distance
         features = loss_network(tf.constant(photo[None], tf.float32))
         self.content_target = tf.cast(features[losses.content_layer], tf.float32)
-        total = sum(weight for _, weight in paintings)
-        self.grams = {layer: 0.0 for layer in losses.style_layers}
-        for painting, weight in paintings:
-            painted = loss_network(tf.constant(painting[None], tf.float32))
-            for layer in losses.style_layers:
-                self.grams[layer] += weight / total * gram_matrix(painted[layer])
+        painted = [loss_network(tf.constant(painting[None], tf.float32)) for painting, _ in paintings]
+        # The weighted mean of the statistics: of Grams, a mix of textures; of sorted
+        # projections, the Wasserstein barycentre of the paintings' distributions.
+        weights = tf.constant([[[w]] for _, w in paintings], tf.float32) / sum(
+            w for _, w in paintings)
+        self.targets = {layer: tf.reduce_sum(weights * stacked_statistics(
+            [style_statistic(p[layer], distance) for p in painted], distance), 0, keepdims=True)
+            for layer in losses.style_layers}
 
         @tf.function
         def loss_and_gradient(image):
@@ -99,7 +111,8 @@ class Problem:
                 generated = loss_network(image)
                 content = tf.cast(generated[losses.content_layer], tf.float32)
                 terms = {"content": content_loss(content, self.content_target),
-                         "style": style_loss(generated, self.grams, losses.style_layers),
+                         "style": style_loss(generated, self.targets, losses.style_layers,
+                                             distance),
                          "tv": total_variation_loss(image)}
                 total = (losses.content_weight * terms["content"] + losses.style_weight
                          * terms["style"] + losses.tv_weight * terms["tv"])
@@ -405,12 +418,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--levels", type=int, default=1,
                    help="coarse-to-fine: solve at size/2^(levels-1) first, then double (1)")
     p.add_argument("--preserve-colors", action="store_true", help="keep the photo's colours")
-    defaults = LossConfig(style_weight=DEFAULT_STYLE_WEIGHT)
+    defaults = LossConfig()
     p.add_argument("--content-layer", default=defaults.content_layer)
     p.add_argument("--content-weight", type=float, default=defaults.content_weight)
     p.add_argument("--style-layers", default=",".join(f"{k}:{v:g}" for k, v in defaults.style_layers.items()),
                    help="VGG19 layers of the style loss with their weights")
-    p.add_argument("--style-weight", type=float, default=defaults.style_weight)
+    p.add_argument("--style-weight", type=float, default=None,
+                   help="the style term's weight (default: by --style-distance, "
+                   + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_STYLE_WEIGHTS.items()) + ")")
+    p.add_argument("--style-distance", choices=STYLE_DISTANCES, default=defaults.style_distance,
+                   help="how the style features are compared: Gram matrices (textures), or "
+                   "sliced Wasserstein (their distributions: larger shapes, such as "
+                   "Hokusai's crests, about 3x slower)")
     p.add_argument("--tv-weight", type=float, default=defaults.tv_weight)
     p.add_argument("--preview-every", type=int, default=50, help="intermediate picture interval")
     p.add_argument("--logdir", type=Path, default=None, help="TensorBoard directory (none)")
@@ -428,7 +447,9 @@ def config_from_args(args) -> GatysConfig:
         layers[name.strip()] = float(weight or 1.0)
     losses = replace(LossConfig(), content_layer=args.content_layer,
                      content_weight=args.content_weight, style_layers=layers,
-                     style_weight=args.style_weight, tv_weight=args.tv_weight)
+                     style_weight=DEFAULT_STYLE_WEIGHTS[args.style_distance]
+                     if args.style_weight is None else args.style_weight,
+                     style_distance=args.style_distance, tv_weight=args.tv_weight)
     return GatysConfig(photo=args.photo, styles=tuple(args.style), out=args.out,
                        size=args.size, style_size=args.style_size, iterations=args.iterations,
                        optimizer=args.optimizer, learning_rate=args.learning_rate,

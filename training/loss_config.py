@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# How the style loss compares the picture's VGG features with the painting's, layer by
+# layer (training/losses.py): their Gram matrices (Gatys et al. 2015), or the distribution
+# of their values along fixed directions (sliced Wasserstein, Heitz et al. 2021), which
+# keeps more than the features' correlations: on the optimisation it drew Hokusai's
+# clumped crests, which no Gram recipe has (docs/training.md, "Another style loss").
+STYLE_DISTANCES = ("gram", "sliced-wasserstein")
+
 
 @dataclass(frozen=True)
 class LossConfig:
@@ -23,6 +30,9 @@ class LossConfig:
         "block4_conv1": 0.2, "block5_conv1": 1.0,
     })
     style_weight: float = 5.0
+    # One of STYLE_DISTANCES. A sliced-Wasserstein term is relative, 0.1-0.6 a layer from
+    # a photo to a painting, so it wants other style weights than the Grams'.
+    style_distance: str = "gram"
     # The style term once more with the picture and the painting both at half size, times
     # this: the same VGG layers then see shapes twice as large, as at Refine in HD's
     # coarse level, which paints larger crests and swirls. 0 = off.

@@ -1,12 +1,16 @@
 """Perceptual losses of Johnson et al. (2016): content, Gram-matrix style, total variation;
-and a colour term on the picture's own RGB moments.
+a sliced-Wasserstein style distance (Heitz et al. 2021) in place of the Grams; and a
+colour term on the picture's own RGB moments.
 
-All functions take float32 tensors (the Gram matrix also bfloat16 ones); the losses
-return scalars averaged over the batch, the Gram matrix and the colour moments one
-value per picture.
+All functions take float32 tensors (the style statistics also bfloat16 ones); the losses
+return scalars averaged over the batch, the statistics and the colour moments one value
+per picture.
 """
 from __future__ import annotations
 
+import functools
+
+import numpy as np
 from keras import ops
 
 
@@ -59,16 +63,74 @@ def content_loss(generated, target):
     return ops.mean(ops.square(generated - target))
 
 
-def style_loss(generated: dict, style_grams: dict, layer_weights: dict):
-    """Weighted sum over layers of the MSE between Gram matrices.
+@functools.cache
+def _directions(channels: int) -> np.ndarray:
+    """[C,C]: as many orthonormal directions as a layer has channels, the same in every
+    process (seed 0), so that a painting's statistics match on resume and across levels.
+    Heitz et al. draw new ones every step; fixed ones are what was judged."""
+    q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((channels, channels)))
+    return q.astype(np.float32)
 
-    `style_grams` holds the style image's [1,C,C] Gram matrices; they broadcast over
-    the batch.
+
+def sorted_projections(features):
+    """[N,H,W,C] activations -> [N,C,H*W]: each picture's features projected on the fixed
+    directions, each direction's values sorted: the picture's distribution along it."""
+    shape = ops.shape(features)
+    flat = ops.reshape(ops.cast(features, "float32"), (shape[0], -1, shape[3]))
+    projected = ops.matmul(flat, ops.convert_to_tensor(_directions(int(shape[3]))))
+    return ops.sort(ops.transpose(projected, (0, 2, 1)), axis=-1)
+
+
+def _resampled(sorted_values, positions: int):
+    """[M,K,Q] sorted values -> [M,K,positions]: each distribution at `positions` evenly
+    spaced quantiles, so that a painting of another size compares with the picture."""
+    count = int(sorted_values.shape[-1])
+    if count == positions:
+        return sorted_values
+    quantiles = ((np.arange(positions) + 0.5) * count / positions).astype(np.int32)
+    return ops.take(sorted_values, quantiles, axis=2)
+
+
+def style_statistic(features, distance: str = "gram"):
+    """What the style loss keeps of a painting's [N,H,W,C] activations of one layer:
+    its Gram matrices [N,C,C], or its sorted projections [N,C,H*W]."""
+    return gram_matrix(features) if distance == "gram" else sorted_projections(features)
+
+
+def stacked_statistics(statistics: list, distance: str = "gram"):
+    """Several paintings' statistics of one layer as one [M,...] tensor; sorted
+    projections of paintings of different sizes are resampled to the largest's count."""
+    if distance != "gram":
+        positions = max(int(s.shape[-1]) for s in statistics)
+        statistics = [_resampled(s, positions) for s in statistics]
+    return ops.concatenate(statistics, axis=0)
+
+
+def sliced_wasserstein(features, target):
+    """The squared 1-D Wasserstein distance along each direction between the picture's
+    [N,H,W,C] features and the painting's sorted projections [1,C,Q], averaged, relative
+    to the painting's mean squared feature: each layer's term is then about 0.1-0.6 from a
+    photo to a painting, on every layer (unnormalised, 200 to 3e4)."""
+    mine = sorted_projections(features)
+    theirs = _resampled(target, int(mine.shape[-1]))
+    # The directions are orthonormal: the projections' mean square is the features'.
+    return ops.mean(ops.square(mine - theirs)) / ops.mean(ops.square(theirs))
+
+
+def style_loss(generated: dict, targets: dict, layer_weights: dict, distance: str = "gram"):
+    """Weighted sum over layers of the style distance: the MSE between Gram matrices, or
+    the relative sliced Wasserstein distance.
+
+    `targets` holds the painting's [1,...] statistics (style_statistic); they broadcast
+    over the batch.
     """
     total = 0.0
     for layer, weight in layer_weights.items():
-        gram = gram_matrix(generated[layer])
-        total = total + weight * ops.mean(ops.square(gram - style_grams[layer]))
+        if distance == "gram":
+            term = ops.mean(ops.square(gram_matrix(generated[layer]) - targets[layer]))
+        else:
+            term = sliced_wasserstein(generated[layer], targets[layer])
+        total = total + weight * term
     return total
 
 

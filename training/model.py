@@ -16,8 +16,9 @@ from training.losses import (
     colour_loss,
     colour_moments,
     content_loss,
-    gram_matrix,
+    stacked_statistics,
     style_loss,
+    style_statistic,
     total_variation_loss,
 )
 
@@ -79,9 +80,9 @@ class StyleTransferModel(keras.Model):
         targeted = targeted or []
         self.target_slots = ops.convert_to_tensor(
             [targeted.index(c) if c in targeted else -1 for c in range(self.styles)], "int32")
-        self.style_grams = self._all_grams(loss_network, style_images, losses)
+        self.style_targets = self._all_targets(loss_network, style_images, losses)
         if losses.half_size_style_weight:
-            self.half_size_grams = self._all_grams(
+            self.half_size_targets = self._all_targets(
                 loss_network, [_half_size(image[None])[0] for image in style_images], losses)
         if losses.colour_style_weight:
             self.colour_targets = ops.concatenate(
@@ -89,14 +90,16 @@ class StyleTransferModel(keras.Model):
                  for image in style_images], axis=0)
 
     @staticmethod
-    def _all_grams(loss_network, images: list, losses: LossConfig) -> dict:
-        """{layer: [paintings, C, C]}: paintings of different sizes give Grams of one size."""
-        grams = []
+    def _all_targets(loss_network, images: list, losses: LossConfig) -> dict:
+        """{layer: [paintings, ...]}: each painting's style statistics of each layer
+        (Grams [C, C] or sorted projections [C, positions]), one tensor per layer."""
+        statistics = []
         for image in images:
             features = in_float32(loss_network(ops.convert_to_tensor(image[None], "float32")))
-            grams.append({layer: ops.stop_gradient(gram_matrix(features[layer]))
-                          for layer in losses.style_layers})
-        return {layer: ops.concatenate([g[layer] for g in grams], axis=0)
+            statistics.append({layer: ops.stop_gradient(
+                style_statistic(features[layer], losses.style_distance))
+                for layer in losses.style_layers})
+        return {layer: stacked_statistics([s[layer] for s in statistics], losses.style_distance)
                 for layer in losses.style_layers}
 
     def call(self, images, style=0, training=False):
@@ -126,13 +129,12 @@ class StyleTransferModel(keras.Model):
         generated = in_float32(self.loss_network(stylized))
         content = content_loss(generated[cfg.content_layer], self._content_target(photos))
         painting = ops.minimum(style, self.paintings - 1)
-        grams = {layer: gram[painting][None] for layer, gram in self.style_grams.items()}
         layers = {layer: weight[painting] for layer, weight in self.layer_weights.items()}
-        style_term = style_loss(generated, grams, layers)
+        style_term = self._style_term(generated, self.style_targets, painting, layers)
         if cfg.half_size_style_weight:
-            grams = {layer: gram[painting][None] for layer, gram in self.half_size_grams.items()}
             half = in_float32(self.loss_network(_half_size(stylized)))
-            style_term += cfg.half_size_style_weight * style_loss(half, grams, layers)
+            style_term += cfg.half_size_style_weight * self._style_term(
+                half, self.half_size_targets, painting, layers)
         if cfg.colour_style_weight:
             target = self.colour_targets[painting][None]
             style_term += cfg.colour_style_weight * colour_loss(stylized, target)
@@ -157,6 +159,10 @@ class StyleTransferModel(keras.Model):
                 generated[cfg.content_layer], self._content_target(refined)), 0.0)
             total += cfg.content_weight * cfg.target_weight * terms["target"]
         return {"loss": total, **terms}
+
+    def _style_term(self, generated: dict, targets: dict, painting, layers: dict):
+        mine = {layer: target[painting][None] for layer, target in targets.items()}
+        return style_loss(generated, mine, layers, self.loss_config.style_distance)
 
     def _content_target(self, images):
         return ops.stop_gradient(ops.cast(self.content_network(images), "float32"))

@@ -18,7 +18,7 @@ from pathlib import Path
 from training.backend import BACKENDS, unsupported_backend
 from training.data import targeted_paintings
 from training.images import IMAGE_SUFFIXES, DataError, find_content_images, load_rgb
-from training.loss_config import LossConfig
+from training.loss_config import STYLE_DISTANCES, LossConfig
 from training.presets import PAINTING_PRESET, preset_names
 from training.run_dir import (
     RunDirError,
@@ -211,6 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "block3_conv4's), so a weight of 1 can leave a layer out in effect "
                    "(docs/training.md, 'How large each layer's term is')")
     p.add_argument("--style-weight", type=float, default=dl.style_weight)
+    p.add_argument("--style-distance", choices=STYLE_DISTANCES, default=dl.style_distance,
+                   help="how the picture's style features are compared with the painting's: "
+                   "Gram matrices, or sliced Wasserstein (the distributions of their values; "
+                   "relative terms that want style weights of about 1e6, docs/training.md)")
     p.add_argument("--painting-style-weights", type=_per_painting(float, "the_scream=12"),
                    action=_AddUp, default={}, metavar="NAME=WEIGHT,...",
                    help="other style weights for some paintings (file name without "
@@ -292,6 +296,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     losses = LossConfig(
         content_layer=args.content_layer, content_weight=args.content_weight,
         style_layers=args.style_layers, style_weight=args.style_weight,
+        style_distance=args.style_distance,
         half_size_style_weight=args.half_size_style_weight,
         colour_style_weight=args.colour_style_weight, tv_weight=args.tv_weight,
         identity_weight=args.identity_weight, target_weight=args.target_weight)
