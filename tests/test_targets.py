@@ -44,6 +44,26 @@ def test_targets_are_refined_crops_and_a_second_run_keeps_them(
     assert info["targets"] == str(out) and info["losses"]["target_weight"] == 3
 
 
+@pytest.mark.parametrize("extra,expected", [
+    ((), ("gram", 1e3)),
+    (("--style-distance", "sliced-wasserstein"), ("sliced-wasserstein", 2e6)),
+    (("--style-distance", "sliced-wasserstein", "--style-weight", "5e5"),
+     ("sliced-wasserstein", 5e5))])
+def test_targets_are_refined_with_the_distance_asked_at_its_weight(
+        tmp_path, trained_run, style_image, photo_dir, monkeypatch, extra, expected):
+    import training.targets
+
+    seen = set()
+
+    def refine(cfg, progress):
+        seen.add((cfg.losses.style_distance, cfg.losses.style_weight))
+        return np.zeros((32, 32, 3), np.uint8), {}
+
+    monkeypatch.setattr(training.targets, "run", refine)
+    assert _targets(trained_run, style_image, photo_dir, tmp_path / "t", *extra) == 0
+    assert seen == {expected}
+
+
 @pytest.mark.parametrize("change,message", [
     ({"--style": "missing.png"}, "painting not found"),
     ({"--init": "no_run"}, "--init must be a run directory"),

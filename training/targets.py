@@ -27,9 +27,9 @@ import numpy as np
 from PIL import Image
 
 from training.data import random_crop, target_paths
-from training.gatys import DEFAULT_STYLE_WEIGHT, GatysConfig, painter, run
+from training.gatys import DEFAULT_STYLE_WEIGHTS, GatysConfig, painter, run
 from training.images import DataError, find_content_images
-from training.loss_config import LossConfig
+from training.loss_config import STYLE_DISTANCES, LossConfig
 
 
 def crop_of(photos: list[str], index: int, size: int) -> np.ndarray:
@@ -58,15 +58,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=int, default=80,
                    help="L-BFGS steps per target (80: about 25 s at 256 px on 2 cores "
                    "with bfloat16)")
-    p.add_argument("--style-weight", type=float, default=DEFAULT_STYLE_WEIGHT,
-                   help="as Refine in HD's (%(default)g)")
+    p.add_argument("--style-weight", type=float, default=None,
+                   help="the style term's weight (default: Refine in HD's for the distance, "
+                   + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_STYLE_WEIGHTS.items()) + ")")
+    p.add_argument("--style-distance", choices=STYLE_DISTANCES, default="gram",
+                   help="as for training.gatys: sliced-wasserstein paints Hokusai's clumped "
+                   "crests, which the Gram matrices (Refine in HD's) do not; about 3x slower")
     p.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
                    help="VGG19's arithmetic (see python -m training.gatys --help)")
     return p
 
 
 def make_targets(args, photos: list[str]) -> None:
-    losses = LossConfig(style_weight=args.style_weight)
+    weight = DEFAULT_STYLE_WEIGHTS[args.style_distance] if args.style_weight is None \
+        else args.style_weight
+    losses = LossConfig(style_weight=weight, style_distance=args.style_distance)
     for style in args.style:
         paint = painter(args.init, style.stem)
         with tempfile.TemporaryDirectory() as scratch:
