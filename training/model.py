@@ -55,7 +55,8 @@ class StyleTransferModel(keras.Model):
                  style_images: list, losses: LossConfig, identity: bool = False,
                  trained: list[int] | None = None, style_weights: list[float] | None = None,
                  layer_weights: list[dict[str, float]] | None = None,
-                 targeted: list[int] | None = None, **kwargs):
+                 targeted: list[int] | None = None, distances: list[str] | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.transformer = transformer
         self.loss_network = loss_network
@@ -80,6 +81,13 @@ class StyleTransferModel(keras.Model):
         targeted = targeted or []
         self.target_slots = ops.convert_to_tensor(
             [targeted.index(c) if c in targeted else -1 for c in range(self.styles)], "int32")
+        # Each painting's style distance, losses.style_distance's unless given; a run with
+        # both computes both terms each step and keeps the painting's (cheaper to write
+        # than a branch that both backends differentiate, and the sorts cost little on a
+        # GPU, where a run of both would go).
+        distances = distances or [losses.style_distance] * self.paintings
+        self.distance_masks = {d: ops.convert_to_tensor([float(d == mine) for mine in distances])
+                               for d in sorted(set(distances))}
         self.style_targets = self._all_targets(loss_network, style_images, losses)
         if losses.half_size_style_weight:
             self.half_size_targets = self._all_targets(
@@ -89,18 +97,15 @@ class StyleTransferModel(keras.Model):
                 [colour_moments(ops.convert_to_tensor(image[None], "float32"))
                  for image in style_images], axis=0)
 
-    @staticmethod
-    def _all_targets(loss_network, images: list, losses: LossConfig) -> dict:
-        """{layer: [paintings, ...]}: each painting's style statistics of each layer
-        (Grams [C, C] or sorted projections [C, positions]), one tensor per layer."""
-        statistics = []
-        for image in images:
-            features = in_float32(loss_network(ops.convert_to_tensor(image[None], "float32")))
-            statistics.append({layer: ops.stop_gradient(
-                style_statistic(features[layer], losses.style_distance))
-                for layer in losses.style_layers})
-        return {layer: stacked_statistics([s[layer] for s in statistics], losses.style_distance)
-                for layer in losses.style_layers}
+    def _all_targets(self, loss_network, images: list, losses: LossConfig) -> dict:
+        """{distance: {layer: [paintings, ...]}}: the paintings' style statistics of each
+        layer (Grams [C, C] or sorted projections [C, positions]) for each distance the
+        run uses, one tensor per layer."""
+        features = [in_float32(loss_network(ops.convert_to_tensor(image[None], "float32")))
+                    for image in images]
+        return {distance: {layer: ops.stop_gradient(stacked_statistics(
+            [style_statistic(f[layer], distance) for f in features], distance))
+            for layer in losses.style_layers} for distance in self.distance_masks}
 
     def call(self, images, style=0, training=False):
         """Paints `images` in painting number `style`."""
@@ -161,8 +166,13 @@ class StyleTransferModel(keras.Model):
         return {"loss": total, **terms}
 
     def _style_term(self, generated: dict, targets: dict, painting, layers: dict):
-        mine = {layer: target[painting][None] for layer, target in targets.items()}
-        return style_loss(generated, mine, layers, self.loss_config.style_distance)
+        """The style loss of `painting` (a tensor) by its distance."""
+        total = 0.0
+        for distance, mask in self.distance_masks.items():
+            mine = {layer: target[painting][None] for layer, target in targets[distance].items()}
+            term = style_loss(generated, mine, layers, distance)
+            total += term if len(self.distance_masks) == 1 else mask[painting] * term
+        return total
 
     def _content_target(self, images):
         return ops.stop_gradient(ops.cast(self.content_network(images), "float32"))

@@ -75,6 +75,14 @@ def painting_layer_weights(info: dict) -> list[dict[str, float]]:
     return [{**layers, **own} for own in _per_painting(info, "painting_style_layers", {})]
 
 
+def painting_style_distances(info: dict) -> list[str]:
+    """Each of a run's paintings' style distance, in the order of painting_names:
+    `painting_style_distances` (by file stem) where the run set one, else the losses'
+    (Gram matrices for runs from before there was a choice)."""
+    return _per_painting(info, "painting_style_distances",
+                         info["losses"].get("style_distance", "gram"))
+
+
 def _per_painting(info: dict, key: str, default):
     own = info.get(key) or {}
     return [own.get(Path(name).stem, default) for name in painting_names(info)]

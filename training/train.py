@@ -54,6 +54,10 @@ class TrainConfig:
     # deep layer, whose features span a star or a wave crest, heavier for the paintings
     # whose large shapes matter, where the same weight greys a painting of small patches.
     painting_style_layers: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Style distances (by file stem) over losses.style_distance for some paintings: sliced
+    # Wasserstein for one painting's large shapes (Hokusai's crests) while the others keep
+    # the Gram loss their look was judged with.
+    painting_style_distances: dict[str, str] = field(default_factory=dict)
     learning_rate: float = 1e-3
     # Steps over which the rate rises linearly from 0 at this run's start. A --start-from
     # run begins Adam's moments afresh, so its first steps would be full-size for every
@@ -119,19 +123,23 @@ def _painting_style_layers(text: str) -> dict[str, dict[str, float]]:
     return {stem: _style_layers(layers)}
 
 
-def _per_painting(kind, example: str):
-    """A parser of 'composition_vii=512,great_wave=384' -> {stem: kind(value) > 0}."""
+def _per_painting(kind, example: str, choices: tuple[str, ...] = ()):
+    """A parser of 'composition_vii=512,great_wave=384' -> {stem: kind(value) > 0}, or with
+    `choices` of 'great_wave=sliced-wasserstein' -> {stem: one of them}."""
+    allowed = f"one of {', '.join(choices)}" if choices else "a positive value"
+
     def parse(text: str) -> dict:
         values = {}
         for item in filter(None, (part.strip() for part in text.split(","))):
             stem, _, value = item.partition("=")
             try:
                 values[stem] = kind(value)
-                if not stem or not 0 < values[stem] < float("inf"):
+                if not stem or not (values[stem] in choices if choices
+                                    else 0 < values[stem] < float("inf")):
                     raise ValueError
             except ValueError:
-                raise argparse.ArgumentTypeError(f"{item!r}: expected PAINTING=VALUE with a "
-                                                 f"positive value, e.g. {example}") from None
+                raise argparse.ArgumentTypeError(f"{item!r}: expected PAINTING=VALUE with "
+                                                 f"{allowed}, e.g. {example}") from None
         return values
     return parse
 
@@ -215,6 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how the picture's style features are compared with the painting's: "
                    "Gram matrices, or sliced Wasserstein (the distributions of their values; "
                    "relative terms that want style weights of about 1e6, docs/training.md)")
+    p.add_argument("--painting-style-distances",
+                   type=_per_painting(str, "great_wave=sliced-wasserstein", STYLE_DISTANCES),
+                   action=_AddUp, default={}, metavar="NAME=DISTANCE,...",
+                   help="another --style-distance for some paintings (file name without "
+                   "extension), e.g. great_wave=sliced-wasserstein with its own "
+                   "--painting-style-weights; repeating the flag adds paintings")
     p.add_argument("--painting-style-weights", type=_per_painting(float, "the_scream=12"),
                    action=_AddUp, default={}, metavar="NAME=WEIGHT,...",
                    help="other style weights for some paintings (file name without "
@@ -309,7 +323,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         batch_size=args.batch_size, style_size=args.style_size,
         painting_sizes=args.painting_sizes,
         painting_style_weights=args.painting_style_weights,
-        painting_style_layers=args.painting_style_layers, learning_rate=args.learning_rate,
+        painting_style_layers=args.painting_style_layers,
+        painting_style_distances=args.painting_style_distances, learning_rate=args.learning_rate,
         warmup_steps=args.warmup_steps, losses=losses,
         vgg_weights=args.vgg_weights, vgg_sha256=args.vgg_sha256,
         checkpoint_every=args.checkpoint_every,
@@ -396,7 +411,8 @@ def check_options(cfg: TrainConfig) -> None:
     for flag, named in (("--train-only", cfg.train_only),
                         ("--painting-sizes", cfg.painting_sizes),
                         ("--painting-style-weights", cfg.painting_style_weights),
-                        ("--painting-style-layers", cfg.painting_style_layers)):
+                        ("--painting-style-layers", cfg.painting_style_layers),
+                        ("--painting-style-distances", cfg.painting_style_distances)):
         unknown = sorted(set(named) - set(stems))
         if unknown:
             raise DataError(f"{flag} names {', '.join(unknown)}, not among the "
