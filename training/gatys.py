@@ -6,9 +6,12 @@ the best quality: the yardstick every fast network approximates.
     python -m training.gatys --photo photo.jpg --style starry_night.jpg --out painted.png
     python -m training.gatys --photo photo.jpg --style a.jpg:0.7 b.jpg:0.3 --out mix.png \\
         --init styles/starry_night --iterations 100      # refine a fast network's output
+    python -m training.gatys --photo photo.jpg --style great_wave.jpg --out waves.png \\
+        --style-distance sliced-wasserstein --levels 2   # the painting's large shapes
 
 The losses are training's own (training/losses.py, LossConfig) on the same offline VGG19
-weights. Several paintings mix by their weighted Gram matrices. L-BFGS (pixels kept in
+weights. Several paintings mix by their weighted Gram matrices (or, with the sliced
+Wasserstein distance, their feature distributions' barycentre). L-BFGS (pixels kept in
 0..255) is the default; Adam is there for comparison. A
 progress bar shows the loss terms and the ETA; --logdir writes TensorBoard scalars and
 intermediate images; Ctrl-C saves the picture as it is.
