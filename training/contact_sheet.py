@@ -17,7 +17,13 @@ from PIL import Image, ImageDraw
 from training.images import IMAGE_SUFFIXES, DataError, load_rgb
 from training.loss_config import LossConfig
 from training.magenta_weights import WeightsError
-from training.run_dir import RunDirError, load_transformer, painting_names, painting_sizes
+from training.run_dir import (
+    RunDirError,
+    load_transformer,
+    painting_names,
+    painting_sizes,
+    painting_style_distances,
+)
 
 
 def _columns(model_dir: Path, style_images: Path, photos: list[np.ndarray]):
@@ -33,7 +39,8 @@ def _columns(model_dir: Path, style_images: Path, photos: list[np.ndarray]):
     paintings = [load_rgb(style_images / f, long_side=size).astype(np.float32)
                  for f, size in zip(files, painting_sizes(info), strict=True)]
     model = StyleTransferModel(transformer, build_loss_network(losses.vgg_layers), paintings,
-                               losses, identity=bool(info.get("identity")))
+                               losses, identity=bool(info.get("identity")),
+                               distances=painting_style_distances(info))
     columns = []
     for index, file in enumerate(files):
         outputs, content, style_loss = [], [], []
