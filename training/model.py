@@ -140,9 +140,10 @@ class StyleTransferModel(keras.Model):
             half = in_float32(self.loss_network(_half_size(stylized)))
             style_term += cfg.half_size_style_weight * self._style_term(
                 half, self.half_size_targets, painting, layers)
-        if cfg.colour_style_weight:
+        if cfg.colour_style_weight and "gram" in self.distance_masks:
             target = self.colour_targets[painting][None]
-            style_term += cfg.colour_style_weight * colour_loss(stylized, target)
+            style_term += self.distance_masks["gram"][painting] * cfg.colour_style_weight * \
+                colour_loss(stylized, target)
         tv = total_variation_loss(stylized)
         total = cfg.content_weight * content
         painted = self.style_weights[painting] * style_term + cfg.tv_weight * tv

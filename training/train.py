@@ -247,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--colour-style-weight", type=float, default=dl.colour_style_weight,
                    help="adds the distance of the picture's mean colour and colour "
                    "covariance (in grey levels) to the painting's, times this, to the style "
-                   "term: for a palette the Gram terms miss (The Scream's blues); 0 = off")
+                   "term: for a palette the Gram terms miss (The Scream's blues), of the "
+                   "paintings with that loss only; 0 = off")
     p.add_argument("--tv-weight", type=float, default=dl.tv_weight,
                    help="total-variation weight: smooths the dot lattice a network tuned "
                    "whole paints (500-3000 there); 0 = off")
@@ -420,6 +421,10 @@ def check_options(cfg: TrainConfig) -> None:
     if cfg.targets and not targeted_paintings(cfg.targets, stems):
         raise DataError(f"--targets {cfg.targets} has no folder named after a painting "
                         f"({', '.join(stems)}); python -m training.targets makes them")
+    if cfg.losses.colour_style_weight and cfg.losses.style_distance != "gram" and \
+            "gram" not in cfg.painting_style_distances.values():
+        raise DataError("--colour-style-weight adds to the Gram loss, which no painting has "
+                        "here: the sliced Wasserstein distance matches the colours already")
     for stem, layers in cfg.painting_style_layers.items():
         others = sorted(set(layers) - set(cfg.losses.style_layers))
         if others:
