@@ -1,10 +1,12 @@
 # Three runs side by side on one GPU with Keras on JAX (no TensorFlow there), from the
 # shipped masters, each tuning the network: on Composition VII, Starry Night and Great Wave
 # (cvii_sn_gw: merge it into masters with training.merge_runs), on all nine paintings
-# (all), and that with Kandinsky's loss on Johnson's layers (all_cvii). Van Gogh's and
-# Kandinsky's losses sit on Johnson's four layers at 60 each, as in the shipped masters'
-# command (runs_in_progress/README.md, sn_jl/); those layers join the shipped recipe's at
-# weight 0, so that each painting keeps its own.
+# with Kandinsky's loss on Johnson's layers (all_cvii), and that with Hokusai's style term
+# a sliced Wasserstein distance on Johnson's four layers at 1 (all_gwsw; his weight 3e7,
+# as gw_sw_tuned/ on the CPU). Van Gogh's and Kandinsky's losses sit on Johnson's four
+# layers at 60 each, as in the shipped masters' command (runs_in_progress/README.md,
+# sn_jl/); those layers join the shipped recipe's at weight 0, so that each painting keeps
+# its own.
 # Each run's directory comes back as OUTDIR/RUN.tgz, its log's end as OUTDIR/RUN.log.
 # usage, from the repository root after prepare.sh (on the device: carry .devcarry):
 #   bash runs_in_progress/gpu/three_runs.sh MINUTES STEPS OUTDIR
@@ -22,12 +24,13 @@ C="--preset magenta --identity --start-from styles/masters --style .devcarry/pai
 JL=block1_conv2:60,block2_conv2:60,block3_conv3:60,block3_conv4:0,block4_conv3:60,block4_conv4:0
 T="--tune-network --painting-sizes composition_vii=512 --painting-style-layers starry_night=$JL --painting-style-layers great_wave=block4_conv4:1000 --learning-rate 3e-4 --warmup-steps 300"
 K="--painting-style-layers composition_vii=$JL"
+SW="--painting-style-distances great_wave=sliced-wasserstein --painting-style-weights great_wave=3e7 --painting-style-layers great_wave=block1_conv2:1,block2_conv2:1,block3_conv3:1,block3_conv4:0,block4_conv3:1,block4_conv4:0"
 mkdir -p /tmp/dev/three
 for p in composition_vii great_wave starry_night; do ln -sf $PWD/.devcarry/paintings/$p.jpg /tmp/dev/three/; done
 python3 -m training $C --style /tmp/dev/three --out /tmp/dev/cvii_sn_gw $T $K > /tmp/dev/cvii_sn_gw.log 2>&1 &
-python3 -m training $C --out /tmp/dev/all $T > /tmp/dev/all.log 2>&1 &
+python3 -m training $C --out /tmp/dev/all_gwsw $T $K $SW > /tmp/dev/all_gwsw.log 2>&1 &
 python3 -m training $C --out /tmp/dev/all_cvii $T $K > /tmp/dev/all_cvii.log 2>&1 &
 sleep 5; nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv 2>/dev/null
 wait
-for r in cvii_sn_gw all all_cvii; do tail -c 20000 /tmp/dev/$r.log > $O/$r.log; tail -c 400 $O/$r.log; echo; tar czf $O/$r.tgz -C /tmp/dev $r; done
+for r in cvii_sn_gw all_gwsw all_cvii; do tail -c 20000 /tmp/dev/$r.log > $O/$r.log; tail -c 400 $O/$r.log; echo; tar czf $O/$r.tgz -C /tmp/dev $r; done
 ls -la $O
