@@ -40,8 +40,8 @@ class LossConfig:
     # The mean and covariance of the picture's colours against the painting's, times this,
     # added to the style term: for a palette the Gram terms miss. 0 = off. Only for the
     # paintings of the Gram loss: the sliced Wasserstein distance matches the distribution
-    # of block1's features, the colours with it, and its style weights (about 1e6 times
-    # the Grams') would make this term outweigh everything.
+    # of block1's features, the colours with it, and its style weights (3e7 in a network
+    # beside the Grams' 8) would make this term outweigh everything.
     colour_style_weight: float = 0.0
     # Off (the old default, 1e-5, was about 1e-9 of the loss and changed nothing).
     # Networks tuned whole need 500-3000 against the dot lattice of their upsamplings

@@ -222,7 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style-distance", choices=STYLE_DISTANCES, default=dl.style_distance,
                    help="how the picture's style features are compared with the painting's: "
                    "Gram matrices, or sliced Wasserstein (the distributions of their values; "
-                   "relative terms that want style weights of about 1e6, docs/training.md)")
+                   "relative terms, 0.1-0.6 a layer, that want style weights of 1e6-1e7: "
+                   "docs/training.md)")
     p.add_argument("--painting-style-distances",
                    type=_per_painting(str, "great_wave=sliced-wasserstein", STYLE_DISTANCES),
                    action=_AddUp, default={}, metavar="NAME=DISTANCE,...",
@@ -421,8 +422,9 @@ def check_options(cfg: TrainConfig) -> None:
     if cfg.targets and not targeted_paintings(cfg.targets, stems):
         raise DataError(f"--targets {cfg.targets} has no folder named after a painting "
                         f"({', '.join(stems)}); python -m training.targets makes them")
-    if cfg.losses.colour_style_weight and cfg.losses.style_distance != "gram" and \
-            "gram" not in cfg.painting_style_distances.values():
+    distances = {cfg.painting_style_distances.get(stem, cfg.losses.style_distance)
+                 for stem in stems}
+    if cfg.losses.colour_style_weight and "gram" not in distances:
         raise DataError("--colour-style-weight adds to the Gram loss, which no painting has "
                         "here: the sliced Wasserstein distance matches the colours already")
     for stem, layers in cfg.painting_style_layers.items():
