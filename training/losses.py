@@ -110,7 +110,7 @@ def sliced_wasserstein(features, target):
     """The squared 1-D Wasserstein distance along each direction between the picture's
     [N,H,W,C] features and the painting's sorted projections [1,C,Q], averaged, relative
     to the painting's mean squared feature: each layer's term is then about 0.1-0.6 from a
-    photo to a painting, on every layer (unnormalised, 200 to 3e4)."""
+    photo to a painting, on every layer (unnormalised, 200 to 9e4)."""
     mine = sorted_projections(features)
     theirs = _resampled(target, int(mine.shape[-1]))
     # The directions are orthonormal: the projections' mean square is the features'.
