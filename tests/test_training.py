@@ -713,6 +713,9 @@ def test_each_painting_can_have_its_own_style_distance():
                                distances=["sliced-wasserstein", "gram"])
     alone = {d: StyleTransferModel(transformer, loss_network, paintings,
                                    replace(losses, style_distance=d)) for d in STYLE_DISTANCES}
+    # Each distance keeps its own paintings' statistics only (they can take hundreds of MB).
+    assert {d: {int(t.shape[0]) for t in mixed.style_targets[d].values()}
+            for d in STYLE_DISTANCES} == {d: {1} for d in STYLE_DISTANCES}
     for style, distance in enumerate(("sliced-wasserstein", "gram")):
         terms = {d: float(m.compute_losses(photos, False, style)["style"])
                  for d, m in alone.items()}

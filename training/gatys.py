@@ -39,6 +39,7 @@ DEFAULT_STYLE_WEIGHT = 1e3
 # The sliced-Wasserstein term's, its terms being relative (training/losses.py): on chicago
 # at 512 px the nearest balance of Hokusai's crests and the towers (docs/training.md).
 DEFAULT_STYLE_WEIGHTS = {"gram": DEFAULT_STYLE_WEIGHT, "sliced-wasserstein": 2e6}
+DEFAULT_STYLE_WEIGHTS_HELP = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_STYLE_WEIGHTS.items())
 # How the site's Refine in HD solves (hd/jobs.py, and make side-by-side HD=N): half size
 # first paints larger crests and swirls in about the same time (docs/hd.md).
 REFINE_LEVELS = 2
@@ -428,7 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="VGG19 layers of the style loss with their weights")
     p.add_argument("--style-weight", type=float, default=None,
                    help="the style term's weight (default: by --style-distance, "
-                   + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_STYLE_WEIGHTS.items()) + ")")
+                   f"{DEFAULT_STYLE_WEIGHTS_HELP})")
     p.add_argument("--style-distance", choices=STYLE_DISTANCES, default=defaults.style_distance,
                    help="how the style features are compared: Gram matrices (textures), or "
                    "sliced Wasserstein (their distributions: larger shapes, such as "
@@ -443,6 +444,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def style_weight_or_default(weight: float | None, distance: str) -> float:
+    """The weight asked for, else the optimisation's default for the style distance."""
+    return DEFAULT_STYLE_WEIGHTS[distance] if weight is None else weight
+
+
 def config_from_args(args) -> GatysConfig:
     layers = {}
     for item in args.style_layers.split(","):
@@ -450,8 +456,7 @@ def config_from_args(args) -> GatysConfig:
         layers[name.strip()] = float(weight or 1.0)
     losses = replace(LossConfig(), content_layer=args.content_layer,
                      content_weight=args.content_weight, style_layers=layers,
-                     style_weight=DEFAULT_STYLE_WEIGHTS[args.style_distance]
-                     if args.style_weight is None else args.style_weight,
+                     style_weight=style_weight_or_default(args.style_weight, args.style_distance),
                      style_distance=args.style_distance, tv_weight=args.tv_weight)
     return GatysConfig(photo=args.photo, styles=tuple(args.style), out=args.out,
                        size=args.size, style_size=args.style_size, iterations=args.iterations,

@@ -81,31 +81,39 @@ class StyleTransferModel(keras.Model):
         targeted = targeted or []
         self.target_slots = ops.convert_to_tensor(
             [targeted.index(c) if c in targeted else -1 for c in range(self.styles)], "int32")
-        # Each painting's style distance, losses.style_distance's unless given; a run with
-        # both computes both terms each step and keeps the painting's (cheaper to write
-        # than a branch that both backends differentiate, and the sorts cost little on a
-        # GPU, where a run of both would go).
+        # Each painting's style distance, losses.style_distance's unless given; a step
+        # computes only its painting's (a branch: computing both under a mask took 2.5-2.8 s
+        # a step on 2 CPU cores for Kandinsky, Van Gogh and Hokusai by SW, the branch 1.1 s).
         distances = distances or [losses.style_distance] * self.paintings
-        self.distance_masks = {d: ops.convert_to_tensor([float(d == mine) for mine in distances])
-                               for d in sorted(set(distances))}
-        self.style_targets = self._all_targets(loss_network, style_images, losses)
+        users = {d: [i for i, mine in enumerate(distances) if mine == d] for d in set(distances)}
+        self.distance_masks = {d: ops.convert_to_tensor([float(i in users[d])
+                                                         for i in range(self.paintings)])
+                               for d in sorted(users)}
+        # Each painting's row among its distance's targets (0 among the other's, whose term
+        # the mask drops): each distance keeps only its own paintings' statistics, as the
+        # sorted projections of a large painting take hundreds of MB.
+        self.target_rows = {d: ops.convert_to_tensor(
+            [users[d].index(i) if i in users[d] else 0 for i in range(self.paintings)], "int32")
+            for d in users}
+        self.style_targets = self._all_targets(loss_network, style_images, users, losses)
         if losses.half_size_style_weight:
             self.half_size_targets = self._all_targets(
-                loss_network, [_half_size(image[None])[0] for image in style_images], losses)
+                loss_network, [_half_size(image[None])[0] for image in style_images], users,
+                losses)
         if losses.colour_style_weight:
             self.colour_targets = ops.concatenate(
                 [colour_moments(ops.convert_to_tensor(image[None], "float32"))
                  for image in style_images], axis=0)
 
-    def _all_targets(self, loss_network, images: list, losses: LossConfig) -> dict:
-        """{distance: {layer: [paintings, ...]}}: the paintings' style statistics of each
-        layer (Grams [C, C] or sorted projections [C, positions]) for each distance the
-        run uses, one tensor per layer."""
+    def _all_targets(self, loss_network, images: list, users: dict, losses: LossConfig) -> dict:
+        """{distance: {layer: [its paintings, ...]}}: the style statistics of each layer
+        (Grams [C, C] or sorted projections [C, positions]) of the paintings that use each
+        distance (`users`: {distance: painting numbers}), one tensor per layer."""
         features = [in_float32(loss_network(ops.convert_to_tensor(image[None], "float32")))
                     for image in images]
         return {distance: {layer: ops.stop_gradient(stacked_statistics(
-            [style_statistic(f[layer], distance) for f in features], distance))
-            for layer in losses.style_layers} for distance in self.distance_masks}
+            [style_statistic(features[i][layer], distance) for i in paintings], distance))
+            for layer in losses.style_layers} for distance, paintings in users.items()}
 
     def call(self, images, style=0, training=False):
         """Paints `images` in painting number `style`."""
@@ -168,12 +176,15 @@ class StyleTransferModel(keras.Model):
 
     def _style_term(self, generated: dict, targets: dict, painting, layers: dict):
         """The style loss of `painting` (a tensor) by its distance."""
-        total = 0.0
-        for distance, mask in self.distance_masks.items():
-            mine = {layer: target[painting][None] for layer, target in targets[distance].items()}
-            term = style_loss(generated, mine, layers, distance)
-            total += term if len(self.distance_masks) == 1 else mask[painting] * term
-        return total
+        def by(distances: list):
+            distance = distances[0]
+            if len(distances) == 1:
+                row = self.target_rows[distance][painting]
+                mine = {layer: target[row][None] for layer, target in targets[distance].items()}
+                return style_loss(generated, mine, layers, distance)
+            return ops.cond(self.distance_masks[distance][painting] > 0,
+                            lambda: by([distance]), lambda: by(distances[1:]))
+        return by(list(self.distance_masks))
 
     def _content_target(self, images):
         return ops.stop_gradient(ops.cast(self.content_network(images), "float32"))

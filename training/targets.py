@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from training.data import random_crop, target_paths
-from training.gatys import DEFAULT_STYLE_WEIGHTS, GatysConfig, painter, run
+from training.gatys import DEFAULT_STYLE_WEIGHTS_HELP, GatysConfig, painter, run, style_weight_or_default
 from training.images import DataError, find_content_images
 from training.loss_config import STYLE_DISTANCES, LossConfig
 
@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "with bfloat16)")
     p.add_argument("--style-weight", type=float, default=None,
                    help="the style term's weight (default: Refine in HD's for the distance, "
-                   + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_STYLE_WEIGHTS.items()) + ")")
+                   f"{DEFAULT_STYLE_WEIGHTS_HELP})")
     p.add_argument("--style-distance", choices=STYLE_DISTANCES, default="gram",
                    help="as for training.gatys: sliced-wasserstein paints Hokusai's clumped "
                    "crests, which the Gram matrices (Refine in HD's) do not; about 3x slower")
@@ -70,9 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def make_targets(args, photos: list[str]) -> None:
-    weight = DEFAULT_STYLE_WEIGHTS[args.style_distance] if args.style_weight is None \
-        else args.style_weight
-    losses = LossConfig(style_weight=weight, style_distance=args.style_distance)
+    losses = LossConfig(style_weight=style_weight_or_default(args.style_weight, args.style_distance),
+                        style_distance=args.style_distance)
     for style in args.style:
         paint = painter(args.init, style.stem)
         with tempfile.TemporaryDirectory() as scratch:
