@@ -3,7 +3,7 @@ reference outputs of the same paintings (Johnson et al.'s `chicago_*.jpg`), one 
 painting, and a last row with a 50/50 mix of the first two paintings of the multi-style
 model: the quality bar of issue #15 is judged on this sheet, by eye. It prints each
 column's colour distance to the paintings and counts the shapes the eye looks for (Van
-Gogh's stars, Kandinsky's black lines). Each model paints at the stroke sizes the
+Gogh's stars, Hokusai's crests, Kandinsky's black lines). Each model paints at the stroke sizes the
 catalogue gives its paintings (`--styles`/catalogue.json), as the site does;
 `--as-trained` paints them all at 1.
 
@@ -234,9 +234,26 @@ def dark_lines(image: np.ndarray) -> str:
     return f"{100 * dark.mean():.1f}% dark, {100 * wide.mean():.1f}% in lines 3 px wide or more"
 
 
+def blue_crests(image: np.ndarray) -> str:
+    """Hokusai's crests: dark blue clumps (blue - red > 25, luminance under 140, one-pixel
+    gaps closed so that a crest's foam net counts as one) over 200 px in the picture
+    scaled to 512 px wide, how many are over 1000 px, their median area and the dark blue
+    share. Johnson's crests are separate clumps; swells in rows merge into a few bands."""
+    picture = _at_512_wide(Image.fromarray(np.asarray(image, np.uint8)))
+    r, g, b = np.moveaxis(np.asarray(picture, np.int32), -1, 0)
+    blue = (b - r > 25) & ((299 * r + 587 * g + 114 * b) < 140_000)
+    blobs, _ = ndimage.label(ndimage.binary_closing(blue, np.ones((3, 3))))
+    areas = np.bincount(blobs.ravel())[1:]
+    crests = areas[areas > 200]
+    median = int(np.median(crests)) if len(crests) else 0
+    return (f"{len(crests)} crests ({int((crests > 1000).sum())} over 1000 px), "
+            f"median {median} px, {100 * blue.mean():.1f}% dark blue")
+
+
 # Each painting's large shapes, counted in pixels: where the eye saw the gap to Johnson's
 # outputs (issue #15) and a style or colour distance did not.
-SHAPE_MEASURES = {"starry_night": yellow_stars, "composition_vii": dark_lines}
+SHAPE_MEASURES = {"starry_night": yellow_stars, "great_wave": blue_crests,
+                  "composition_vii": dark_lines}
 
 
 def print_shape_measures(columns: list[tuple[str, list]], rows: list[str]):

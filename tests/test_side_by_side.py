@@ -5,6 +5,7 @@ import numpy as np
 from PIL import Image
 
 from export.side_by_side import (
+    blue_crests,
     colour_distance,
     dark_lines,
     main,
@@ -132,6 +133,19 @@ def test_dark_lines_counts_dark_pixels_and_those_in_wide_lines():
     double = np.full((100, 1024, 3), 200, np.uint8)
     double[:, 500:504] = 20
     assert dark_lines(double) == "0.4% dark, 0.0% in lines 3 px wide or more"
+
+
+def test_blue_crests_counts_dark_blue_clumps_with_their_foam_as_one():
+    canvas = np.full((256, 512, 3), (235, 225, 200), np.uint8)  # Hokusai's cream
+    yy, xx = np.mgrid[:256, :512]
+    for x, radius in ((60, 6), (180, 12), (300, 20)):  # about 113, 450 and 1250 px
+        canvas[(yy - 128) ** 2 + (xx - x) ** 2 <= radius ** 2] = (40, 70, 130)
+    foam = canvas.copy()
+    foam[::3, :] = foam[:, ::3] = (235, 225, 200)  # a cream net over each crest
+    assert blue_crests(canvas) == "2 crests (1 over 1000 px), median 849 px, 1.4% dark blue"
+    assert blue_crests(foam).startswith("2 crests (1 over 1000 px)")
+    # A light blue (the painting's sky) is not a crest.
+    assert blue_crests(np.full((256, 512, 3), (150, 180, 230), np.uint8)).startswith("0 crests")
 
 
 def test_shape_measures_print_a_line_per_measured_painting(capsys):
