@@ -1,9 +1,9 @@
 # Three runs side by side on one GPU with Keras on JAX (no TensorFlow there), from the
 # shipped masters, each tuning the network: on Composition VII, Starry Night and Great Wave
-# (cvii_sn_gw: merge it into masters with training.merge_runs), on all nine paintings
-# with Kandinsky's loss on Johnson's layers (all_cvii), and that with Hokusai's style term
-# a sliced Wasserstein distance on Johnson's four layers at 1 (all_gwsw; his weight 3e7,
-# as gw_sw_tuned/ on the CPU). Van Gogh's and Kandinsky's losses sit on Johnson's four
+# with Hokusai's style term a sliced Wasserstein distance on Johnson's four layers at 1
+# (cvii_sn_gw: the shipped masters' command, three_gwsw/, with a GPU's batch; merge it
+# into masters with training.merge_runs), on all nine paintings with Kandinsky's loss on
+# Johnson's layers (all_cvii), and that with Hokusai's term as in the first (all_gwsw). Van Gogh's and Kandinsky's losses sit on Johnson's four
 # layers at 60 each, as in the shipped masters' command (runs_in_progress/README.md,
 # sn_jl/); those layers join the shipped recipe's at weight 0, so that each painting keeps
 # its own.
@@ -27,7 +27,7 @@ K="--painting-style-layers composition_vii=$JL"
 SW="--painting-style-distances great_wave=sliced-wasserstein --painting-style-weights great_wave=3e7 --painting-style-layers great_wave=block1_conv2:1,block2_conv2:1,block3_conv3:1,block3_conv4:0,block4_conv3:1,block4_conv4:0"
 mkdir -p /tmp/dev/three
 for p in composition_vii great_wave starry_night; do ln -sf $PWD/.devcarry/paintings/$p.jpg /tmp/dev/three/; done
-python3 -m training $C --style /tmp/dev/three --out /tmp/dev/cvii_sn_gw $T $K > /tmp/dev/cvii_sn_gw.log 2>&1 &
+python3 -m training $C --style /tmp/dev/three --out /tmp/dev/cvii_sn_gw $T $K $SW > /tmp/dev/cvii_sn_gw.log 2>&1 &
 python3 -m training $C --out /tmp/dev/all_gwsw $T $K $SW > /tmp/dev/all_gwsw.log 2>&1 &
 python3 -m training $C --out /tmp/dev/all_cvii $T $K > /tmp/dev/all_cvii.log 2>&1 &
 sleep 5; nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv 2>/dev/null
