@@ -89,9 +89,9 @@ class StyleTransferModel(keras.Model):
         self.distance_masks = {d: ops.convert_to_tensor([float(i in users[d])
                                                          for i in range(self.paintings)])
                                for d in sorted(users)}
-        # Each painting's row among its distance's targets (0 among the other's, whose term
-        # the mask drops): each distance keeps only its own paintings' statistics, as the
-        # sorted projections of a large painting take hundreds of MB.
+        # Each painting's row among its distance's targets (0 among the other's, which its
+        # steps never read): each distance keeps only its own paintings' statistics, as
+        # the sorted projections of a large painting take hundreds of MB.
         self.target_rows = {d: ops.convert_to_tensor(
             [users[d].index(i) if i in users[d] else 0 for i in range(self.paintings)], "int32")
             for d in users}
