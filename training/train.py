@@ -222,8 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style-distance", choices=STYLE_DISTANCES, default=dl.style_distance,
                    help="how the picture's style features are compared with the painting's: "
                    "Gram matrices, or sliced Wasserstein (the distributions of their values; "
-                   "relative terms, 0.1-0.6 a layer, that want style weights of 1e6-1e7: "
-                   "docs/training.md)")
+                   "relative terms, 0.1-0.6 a layer, that want their own style weight: 3e7 "
+                   "for Hokusai in the shipped masters, docs/training.md)")
     p.add_argument("--painting-style-distances",
                    type=_per_painting(str, "great_wave=sliced-wasserstein", STYLE_DISTANCES),
                    action=_AddUp, default={}, metavar="NAME=DISTANCE,...",
