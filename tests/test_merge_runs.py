@@ -9,18 +9,26 @@ import pytest
 from training.bundle_style import TUNED, catalogue_entry
 from training.magenta_weights import TABLE_KEY, TRANSFORMER_KEY
 from training.merge_runs import main as merge_main
-from training.run_dir import read_run_info, tuned_network_of
+from training.run_dir import (
+    painting_layer_weights,
+    painting_sizes,
+    painting_style_distances,
+    painting_style_weights,
+    read_run_info,
+    tuned_network_of,
+)
 
 WIDTH = 4
 
 
-def _run(path, styles, table, *, tuned=None, identity=True, preset="magenta", step=10):
+def _run(path, styles, table, *, tuned=None, identity=True, preset="magenta", step=10,
+         **recipe):
     path.mkdir()
     (path / "run.json").write_text(json.dumps({
         "preset": preset, "styles": styles, "identity": identity, "step": step,
         "steps_before": 100, "tune_network": tuned is not None, "start_from": None,
         "style_size": 256, "losses": {"style_weight": 8.0, "style_layers": {}},
-        "painting_sizes": {"a": 384}, "final_losses": {"loss": 1.0}}))
+        "painting_sizes": {"a": 384}, "final_losses": {"loss": 1.0}, **recipe}))
     with h5py.File(path / "transformer.weights.h5", "w") as f:
         f[TABLE_KEY] = np.asarray(table, np.float32)
         if tuned is not None:
@@ -51,12 +59,30 @@ def test_the_merge_has_the_tuned_network_and_its_rows_the_rest_from_base(
         np.testing.assert_array_equal(f[TABLE_KEY][:, 0], [11, 1, 10, 12])
         np.testing.assert_array_equal(f[f"{TRANSFORMER_KEY}/conv/kernel"][()], 7.0)
     info = read_run_info(out)
-    # BASE's paintings and recipe; the network's steps; a tuned network to go on from.
-    assert info["styles"] == ["a.jpg", "b.jpg", "c.jpg"] and info["painting_sizes"] == {"a": 384}
+    # BASE's paintings; the network's steps; a tuned network to go on from.
+    assert info["styles"] == ["a.jpg", "b.jpg", "c.jpg"]
     assert (info["step"], info["steps_before"], info["final_losses"]) == (0, 105, None)
     assert info["merged"]["network_embeddings"] == ["a.jpg", "c.jpg", "identity"]
     assert tuned_network_of(out)[0] == out / "transformer.weights.h5"
     assert catalogue_entry("m", info, {}, {})["weights"] == TUNED
+
+
+def test_the_network_s_paintings_keep_its_recipe_the_others_base_s(tmp_path):
+    base = _run(tmp_path / "base", ["a.jpg", "b.jpg", "c.jpg"], [[0] * WIDTH] * 4,
+                losses={"style_weight": 8.0, "style_layers": {"x": 0.5}},
+                painting_style_layers={"c": {"x": 9.0}})
+    net = _run(tmp_path / "net", ["c.jpg", "a.jpg"], [[1] * WIDTH] * 3, tuned=1.0,
+               style_size=128, losses={"style_weight": 2.0, "style_layers": {"x": 1.0, "y": 2.0}},
+               painting_style_weights={"c": 3e7},
+               painting_style_distances={"c": "sliced-wasserstein"})
+    out = tmp_path / "merged"
+    assert merge_main([str(base), "--network", str(net), "--out", str(out)]) == 0
+    info = read_run_info(out)
+    assert painting_sizes(info) == [384, 256, 128]
+    assert painting_style_weights(info) == [2.0, 8.0, 3e7]
+    assert painting_style_distances(info) == ["gram", "gram", "sliced-wasserstein"]
+    assert painting_layer_weights(info) == [{"x": 1.0, "y": 2.0}, {"x": 0.5, "y": 0.0},
+                                            {"x": 1.0, "y": 2.0}]
 
 
 def test_the_identity_row_stays_base_s_when_the_network_trained_none(tmp_path, base):

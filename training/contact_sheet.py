@@ -20,9 +20,9 @@ from training.magenta_weights import WeightsError
 from training.run_dir import (
     RunDirError,
     load_transformer,
+    painting_losses,
     painting_names,
     painting_sizes,
-    painting_style_distances,
 )
 
 
@@ -40,7 +40,7 @@ def _columns(model_dir: Path, style_images: Path, photos: list[np.ndarray]):
                  for f, size in zip(files, painting_sizes(info), strict=True)]
     model = StyleTransferModel(transformer, build_loss_network(losses.vgg_layers), paintings,
                                losses, identity=bool(info.get("identity")),
-                               distances=painting_style_distances(info))
+                               **painting_losses(info))
     columns = []
     for index, file in enumerate(files):
         outputs, content, style_loss = [], [], []

@@ -18,9 +18,7 @@ from training.presets import PAINTING_PRESET
 from training.run_dir import (
     WEIGHTS_FILE,
     RunDirError,
-    painting_layer_weights,
-    painting_style_distances,
-    painting_style_weights,
+    painting_losses,
     save_transformer,
     shared_rows,
     tuned_network_of,
@@ -77,9 +75,7 @@ def _build(cfg, styles: list[np.ndarray], mixed: bool, xla: bool,
     model = StyleTransferModel(transformer, loss_network, [s.astype(np.float32) for s in styles],
                                cfg.losses, identity=cfg.identity,
                                trained=trained_conditions(cfg), targeted=targeted_conditions(cfg),
-                               style_weights=painting_style_weights(info) if info else None,
-                               layer_weights=painting_layer_weights(info) if info else None,
-                               distances=painting_style_distances(info) if info else None)
+                               **(painting_losses(info) if info else {}))
     optimizer = keras.optimizers.Adam(learning_rate_of(cfg))
     if mixed:
         optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)

@@ -4,7 +4,11 @@ Tuning the shared network on one or two paintings (`--tune-network` with a short
 teaches it their large shapes, such as Hokusai's crests; the other paintings' embeddings
 were trained on the network as it was before. This writes a run directory that holds
 BASE's paintings, recipe and embeddings, with RUN's tuned transformer and RUN's
-embeddings of the paintings (and the identity condition) both runs have. Then:
+embeddings of the paintings (and the identity condition) both runs have; those
+paintings keep RUN's recipe too (painting size, style weight, layers and distance, as
+run.json's per-painting settings), so a score of the merge is the loss each embedding
+trained under. The settings no painting has its own of (content, TV, colour weights)
+stay BASE's. Then:
 
   - judge it: `training.bundle_style DIR` into a copy of styles/, then `export.side_by_side`;
   - or train the other paintings' embeddings on the new network:
@@ -33,7 +37,11 @@ from training.presets import PAINTING_PRESET
 from training.run_dir import (
     WEIGHTS_FILE,
     RunDirError,
+    painting_layer_weights,
     painting_names,
+    painting_sizes,
+    painting_style_distances,
+    painting_style_weights,
     read_run_info,
     shared_rows,
     total_steps,
@@ -66,12 +74,34 @@ def merge(base: Path, network: Path, out: Path) -> list[str]:
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     # start_from makes it a tuned network for --start-from and bundle_style; its steps are
     # the network's, as the embeddings from BASE were trained on an earlier network.
+    info = _with_recipe_of(info, tuned_info, [n for n in taken if n in names])
     info.update(start_from=str(network), step=0, steps_before=total_steps(tuned_info),
                 tune_network=False, created=now, updated=now, out=str(out), final_losses=None,
                 merged={"embeddings_from": str(base), "network_from": str(network),
                         "network_embeddings": taken})
     write_run_info(out, info)
     return taken
+
+
+def _with_recipe_of(info: dict, network_info: dict, paintings: list[str]) -> dict:
+    """BASE's run info with the network run's own recipe for `paintings` (file names):
+    each one's effective size, weight, layers and distance there, written as per-painting
+    settings. Layers only the network used join the losses' at 0, which leaves BASE's
+    other paintings as they were."""
+    theirs = painting_names(network_info)
+    recipes = {"painting_sizes": painting_sizes(network_info),
+               "painting_style_weights": painting_style_weights(network_info),
+               "painting_style_layers": painting_layer_weights(network_info),
+               "painting_style_distances": painting_style_distances(network_info)}
+    merged = dict(info)
+    for key, values in recipes.items():
+        merged[key] = {**(info.get(key) or {}),
+                       **{Path(name).stem: values[theirs.index(name)] for name in paintings}}
+    layers = sorted({layer for name in paintings
+                     for layer in recipes["painting_style_layers"][theirs.index(name)]})
+    merged["losses"] = {**info["losses"], "style_layers": {
+        **dict.fromkeys(layers, 0.0), **info["losses"]["style_layers"]}}
+    return merged
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -83,6 +83,15 @@ def painting_style_distances(info: dict) -> list[str]:
                          info["losses"].get("style_distance", "gram"))
 
 
+def painting_losses(info: dict) -> dict:
+    """StyleTransferModel's per-painting keyword arguments as run.json records them: each
+    painting's style weight, style layers and distance. Training and every tool that
+    scores a run build their losses from here, so a score is the loss the run trained."""
+    return {"style_weights": painting_style_weights(info),
+            "layer_weights": painting_layer_weights(info),
+            "distances": painting_style_distances(info)}
+
+
 def _per_painting(info: dict, key: str, default):
     own = info.get(key) or {}
     return [own.get(Path(name).stem, default) for name in painting_names(info)]
