@@ -108,10 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="training.merge_runs", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("base", type=Path, help="the run (or bundled style, e.g. styles/masters) "
-                                           "whose paintings, recipe and embeddings to keep")
+                                           "whose paintings and embeddings to keep, and the "
+                                           "recipe of those --network did not train")
     p.add_argument("--network", type=Path, required=True,
-                   help="the run whose tuned transformer, and embeddings of the paintings "
-                        "both runs have, replace BASE's")
+                   help="the run whose tuned transformer, and embeddings and recipe of "
+                        "the paintings both runs have, replace BASE's")
     p.add_argument("--out", type=Path, required=True, help="the merged run directory to write")
     args = p.parse_args(argv)
     if args.out.resolve() in (args.base.resolve(), args.network.resolve()):
