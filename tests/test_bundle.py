@@ -25,6 +25,8 @@ def test_a_multi_style_run_is_bundled_first_as_the_default(tmp_path, trained_run
     assert [e["name"] for e in entries] == ["masters", "alpha"]
     assert entries[0]["multi_style"] and entries[0]["paintings"] == ["dawn", "dusk"]
     assert "multi_style" not in entries[1]
+    # Each painting's own recipe, its style distance too (run.json records {} for none).
+    assert entries[0]["training"]["painting_style_distances"] == {}
     from gateway.catalogue import load_catalogue
 
     catalogue = load_catalogue(styles / "catalogue.json")
