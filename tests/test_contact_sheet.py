@@ -32,7 +32,6 @@ def test_missing_inputs_are_a_clear_error(tmp_path, capsys):
     assert "need photos" in capsys.readouterr().err
 
 
-
 def test_style_losses_are_scored_with_each_painting_s_own_recipe(tmp_path, multi_style_run,
                                                                  photo_dir, capsys):
     styles = bundled(tmp_path / "styles", multi=multi_style_run)
