@@ -3,8 +3,8 @@ reference outputs of the same paintings (Johnson et al.'s `chicago_*.jpg`), one 
 painting, and a last row with a 50/50 mix of the first two paintings of the multi-style
 model: the quality bar of issue #15 is judged on this sheet, by eye. It prints each
 column's colour distance to the paintings and counts the shapes the eye looks for (Van
-Gogh's stars, Hokusai's crests, Kandinsky's black lines). Each model paints at the stroke sizes the
-catalogue gives its paintings (`--styles`/catalogue.json), as the site does;
+Gogh's stars, Hokusai's crests, Kandinsky's black lines). Each model paints at the stroke
+sizes the catalogue gives its paintings (`--styles`/catalogue.json), as the site does;
 `--as-trained` paints them all at 1.
 
     python -m export.side_by_side --photo ../shared/data/content-test/chicago.jpg \

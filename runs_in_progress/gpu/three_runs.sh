@@ -3,10 +3,10 @@
 # with Hokusai's style term a sliced Wasserstein distance on Johnson's four layers at 1
 # (cvii_sn_gw: the shipped masters' command, three_gwsw/, with a GPU's batch; merge it
 # into masters with training.merge_runs), on all nine paintings with Kandinsky's loss on
-# Johnson's layers (all_cvii), and that with Hokusai's term as in the first (all_gwsw). Van Gogh's and Kandinsky's losses sit on Johnson's four
-# layers at 60 each, as in the shipped masters' command (runs_in_progress/README.md,
-# sn_jl/); those layers join the shipped recipe's at weight 0, so that each painting keeps
-# its own.
+# Johnson's layers (all_cvii), and that with Hokusai's term as in the first (all_gwsw).
+# Van Gogh's and Kandinsky's losses sit on Johnson's four layers at 60 each, as in the
+# shipped masters' command (runs_in_progress/README.md, sn_jl/); those layers join the
+# shipped recipe's at weight 0, so that each painting keeps its own.
 # Each run's directory comes back as OUTDIR/RUN.tgz, its log's end as OUTDIR/RUN.log.
 # usage, from the repository root after prepare.sh (on the device: carry .devcarry):
 #   bash runs_in_progress/gpu/three_runs.sh MINUTES STEPS OUTDIR
