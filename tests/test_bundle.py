@@ -27,6 +27,7 @@ def test_a_multi_style_run_is_bundled_first_as_the_default(tmp_path, trained_run
     assert "multi_style" not in entries[1]
     # Each painting's own recipe, its style distance too (run.json records {} for none).
     assert entries[0]["training"]["painting_style_distances"] == {}
+    assert entries[0]["training"]["painting_crops"] == {}
     from gateway.catalogue import load_catalogue
 
     catalogue = load_catalogue(styles / "catalogue.json")

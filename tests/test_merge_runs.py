@@ -10,6 +10,7 @@ from training.bundle_style import TUNED, catalogue_entry
 from training.magenta_weights import TABLE_KEY, TRANSFORMER_KEY
 from training.merge_runs import main as merge_main
 from training.run_dir import (
+    painting_crops,
     painting_layer_weights,
     painting_sizes,
     painting_style_distances,
@@ -70,15 +71,19 @@ def test_the_merge_has_the_tuned_network_and_its_rows_the_rest_from_base(
 def test_the_network_s_paintings_keep_its_recipe_the_others_base_s(tmp_path):
     base = _run(tmp_path / "base", ["a.jpg", "b.jpg", "c.jpg"], [[0] * WIDTH] * 4,
                 losses={"style_weight": 8.0, "style_layers": {"x": 0.5}},
-                painting_style_layers={"c": {"x": 9.0}})
+                painting_style_layers={"c": {"x": 9.0}},
+                painting_crops={"b": [0, 0, 5, 5], "c": [1, 1, 6, 6]})
     net = _run(tmp_path / "net", ["c.jpg", "a.jpg"], [[1] * WIDTH] * 3, tuned=1.0,
                style_size=128, losses={"style_weight": 2.0, "style_layers": {"x": 1.0, "y": 2.0}},
                painting_style_weights={"c": 3e7},
-               painting_style_distances={"c": "sliced-wasserstein"})
+               painting_style_distances={"c": "sliced-wasserstein"},
+               painting_crops={"a": [2, 2, 8, 8]})
     out = tmp_path / "merged"
     assert merge_main([str(base), "--network", str(net), "--out", str(out)]) == 0
     info = read_run_info(out)
     assert painting_sizes(info) == [384, 256, 128]
+    # c trained whole in the network run: BASE's crop of it would score another painting.
+    assert painting_crops(info) == [[2, 2, 8, 8], [0, 0, 5, 5], None]
     assert painting_style_weights(info) == [2.0, 8.0, 3e7]
     assert painting_style_distances(info) == ["gram", "gram", "sliced-wasserstein"]
     assert painting_layer_weights(info) == [{"x": 1.0, "y": 2.0}, {"x": 0.5, "y": 0.0},

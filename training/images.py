@@ -17,11 +17,20 @@ class DataError(Exception):
     """The style image or the content folder cannot be used."""
 
 
-def load_rgb(path: Path, long_side: int | None = None) -> np.ndarray:
-    """Reads an image file as uint8 RGB [H,W,3], optionally scaled to a long side."""
+def load_rgb(path: Path, long_side: int | None = None,
+             box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """Reads an image file as uint8 RGB [H,W,3], optionally cropped to `box` (left, top,
+    right, bottom in its pixels, as Pillow's crop) and then scaled to a long side."""
     try:
         with Image.open(path) as img:
             img = img.convert("RGB")
+            if box:
+                left, top, right, bottom = box
+                if right > img.width or bottom > img.height:
+                    # Pillow would pad the outside with black, which a style loss would learn.
+                    raise DataError(f"crop {left}:{top}:{right}:{bottom} reaches outside "
+                                    f"{path}, which is {img.width}x{img.height}")
+                img = img.crop(box)
             if long_side:
                 scale = long_side / max(img.size)
                 size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))

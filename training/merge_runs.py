@@ -5,9 +5,9 @@ teaches it their large shapes, such as Hokusai's crests; the other paintings' em
 were trained on the network as it was before. This writes a run directory that holds
 BASE's paintings, recipe and embeddings, with RUN's tuned transformer and RUN's
 embeddings of the paintings (and the identity condition) both runs have; those
-paintings keep RUN's recipe too (painting size, style weight, layers and distance, as
-run.json's per-painting settings), so a score of the merge is the loss each embedding
-trained under. The settings no painting has its own of (content, TV, colour weights)
+paintings keep RUN's recipe too (painting crop and size, style weight, layers and
+distance, as run.json's per-painting settings), so a score of the merge is the loss
+each embedding trained under. The settings no painting has its own of (content, TV, colour weights)
 stay BASE's. Then:
 
   - judge it: `training.bundle_style DIR` into a copy of styles/, then `export.side_by_side`;
@@ -37,6 +37,7 @@ from training.presets import PAINTING_PRESET
 from training.run_dir import (
     WEIGHTS_FILE,
     RunDirError,
+    painting_crops,
     painting_layer_weights,
     painting_names,
     painting_sizes,
@@ -85,11 +86,12 @@ def merge(base: Path, network: Path, out: Path) -> list[str]:
 
 def _with_recipe_of(info: dict, network_info: dict, paintings: list[str]) -> dict:
     """BASE's run info with the network run's own recipe for `paintings` (file names):
-    each one's effective size, weight, layers and distance there, written as per-painting
-    settings. Layers only the network used join the losses' at 0, which leaves BASE's
-    other paintings as they were."""
+    each one's effective crop, size, weight, layers and distance there, written as
+    per-painting settings. Layers only the network used join the losses' at 0, which
+    leaves BASE's other paintings as they were."""
     theirs = painting_names(network_info)
     recipes = {"painting_sizes": painting_sizes(network_info),
+               "painting_crops": painting_crops(network_info),
                "painting_style_weights": painting_style_weights(network_info),
                "painting_style_layers": painting_layer_weights(network_info),
                "painting_style_distances": painting_style_distances(network_info)}

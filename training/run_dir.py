@@ -16,11 +16,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from training.images import load_rgb
 from training.magenta_weights import load_painting_network, save_painting_network
 from training.presets import PAINTING_PRESET
 
 if TYPE_CHECKING:
     import keras
+    import numpy as np
 
 RUN_FILE = "run.json"
 WEIGHTS_FILE = "transformer.weights.h5"
@@ -59,6 +61,21 @@ def painting_sizes(info: dict) -> list[int]:
     order of painting_names: `painting_sizes` (by file stem) where the run set one, else
     `style_size`."""
     return _per_painting(info, "painting_sizes", info["style_size"])
+
+
+def painting_crops(info: dict) -> list[list[int] | None]:
+    """The part of each of a run's paintings its losses see, in the order of
+    painting_names: `painting_crops` (by file stem, [left, top, right, bottom] in the
+    painting file's pixels) where the run set one, else None, the whole painting."""
+    return _per_painting(info, "painting_crops", None)
+
+
+def load_paintings(info: dict, files: list[Path]) -> list[np.ndarray]:
+    """A run's paintings (`files`, in the order of painting_names) as its losses see them:
+    cropped, then scaled to their long sides. Training and every tool that scores a run
+    read them here, so a score is against the painting the run trained on."""
+    return [load_rgb(file, long_side=size, box=box) for file, size, box
+            in zip(files, painting_sizes(info), painting_crops(info), strict=True)]
 
 
 def painting_style_weights(info: dict) -> list[float]:

