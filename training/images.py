@@ -18,7 +18,7 @@ class DataError(Exception):
 
 
 def load_rgb(path: Path, long_side: int | None = None,
-             box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+             box: list[int] | None = None) -> np.ndarray:
     """Reads an image file as uint8 RGB [H,W,3], optionally cropped to `box` (left, top,
     right, bottom in its pixels, as Pillow's crop) and then scaled to a long side."""
     try:

@@ -7,8 +7,8 @@ BASE's paintings, recipe and embeddings, with RUN's tuned transformer and RUN's
 embeddings of the paintings (and the identity condition) both runs have; those
 paintings keep RUN's recipe too (painting crop and size, style weight, layers and
 distance, as run.json's per-painting settings), so a score of the merge is the loss
-each embedding trained under. The settings no painting has its own of (content, TV, colour weights)
-stay BASE's. Then:
+each embedding trained under. The settings no painting has its own of (content, TV,
+colour weights) stay BASE's. Then:
 
   - judge it: `training.bundle_style DIR` into a copy of styles/, then `export.side_by_side`;
   - or train the other paintings' embeddings on the new network:

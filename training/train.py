@@ -48,9 +48,11 @@ class TrainConfig:
     # want 256-384: docs/training.md).
     painting_sizes: dict[str, int] = field(default_factory=dict)
     # The part (by file stem; [left, top, right, bottom] in the painting file's pixels) of
-    # some paintings the losses see. A distribution distance (sliced Wasserstein) paints
-    # the painting's shapes in its proportions: Hokusai's plain sky, a third of his
-    # print, left a third of ours plain; his wave alone asks for crests everywhere.
+    # some paintings the losses see. Both distances average over the painting's
+    # positions, so a network paints its shapes in their proportions there: Hokusai's
+    # plain sky, a third of his print, left a third of ours plain, and Kandinsky's lines
+    # came out thin among his patches; his wave, and the centre of Composition VII where
+    # the lines gather, ask for more of them (docs/training.md).
     painting_crops: dict[str, list[int]] = field(default_factory=dict)
     # Style weights (by file stem) for paintings whose look wants another balance of style
     # and photo than losses.style_weight gives every painting of a multi-style run.
@@ -228,8 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="NAME=LEFT:TOP:RIGHT:BOTTOM,...",
                    help="train some paintings (file name without extension) on a part of "
                    "the painting file, a box in its pixels, before scaling to their long "
-                   "side, e.g. great_wave=0:0:600:514: his wave without the plain sky, "
-                   "for a distance that matches the painting's proportions of shapes")
+                   "side, e.g. great_wave=0:0:600:514: his wave without the plain sky (the "
+                   "style losses weigh each shape by how much of the painting it covers)")
     p.add_argument("--learning-rate", type=_positive(float), default=d.learning_rate, help="Adam")
     p.add_argument("--warmup-steps", type=_non_negative_int, default=d.warmup_steps,
                    help="raise the learning rate linearly from 0 over this run's first N steps "
