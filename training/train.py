@@ -131,11 +131,13 @@ def _painting_style_layers(text: str) -> dict[str, dict[str, float]]:
 
 
 def _crop_box(text: str) -> list[int]:
-    """'0:0:600:514' -> [left, top, right, bottom], a box of at least one pixel."""
-    box = [int(part) for part in text.split(":")]
-    if len(box) != 4 or min(box) < 0 or box[0] >= box[2] or box[1] >= box[3]:
-        raise ValueError(text)
-    return box
+    """'0:0:600:514' -> [0, 0, 600, 514]."""
+    return [int(part) for part in text.split(":")]
+
+
+def _is_box(box: list[int]) -> bool:
+    """[left, top, right, bottom] of at least one pixel."""
+    return len(box) == 4 and min(box) >= 0 and box[0] < box[2] and box[1] < box[3]
 
 
 def _positive_finite(value) -> bool:
@@ -226,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--painting-crops", action=_AddUp, default={},
                    type=_per_painting(_crop_box, "great_wave=0:0:600:514",
                                       "a box LEFT:TOP:RIGHT:BOTTOM in pixels, left < right "
-                                      "and top < bottom", bool),
+                                      "and top < bottom", _is_box),
                    metavar="NAME=LEFT:TOP:RIGHT:BOTTOM,...",
                    help="train some paintings (file name without extension) on a part of "
                    "the painting file, a box in its pixels, before scaling to their long "
