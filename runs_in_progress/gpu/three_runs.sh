@@ -25,7 +25,7 @@ mkdir -p /tmp/dev
 C="--preset magenta --identity --start-from styles/masters --style .devcarry/paintings --content-dir .devcarry/photos --steps $STEPS --minutes $MIN --batch-size 8 --style-size 256 --colour-style-weight 1000 --style-layers block1_conv2:0.25,block2_conv2:1,block3_conv3:0,block3_conv4:1,block4_conv3:0,block4_conv4:300 --content-layer block3_conv3 --content-weight 20 --style-weight 8 --half-size-style-weight 0.1 --tv-weight 3000 --checkpoint-every 250 --preview-every 1000000 --preview-image .devcarry/chicago.jpg"
 JL=block1_conv2:60,block2_conv2:60,block3_conv3:60,block3_conv4:0,block4_conv3:60,block4_conv4:0
 T="--tune-network --painting-sizes composition_vii=512 --painting-style-layers starry_night=$JL --painting-style-layers great_wave=block4_conv4:1000 --learning-rate 3e-4 --warmup-steps 300"
-K="--painting-style-layers composition_vii=$JL --painting-crops composition_vii=120:100:660:620 --painting-sizes composition_vii=258 --painting-style-weights composition_vii=1"
+K="--painting-style-layers composition_vii=$JL --painting-crops composition_vii=120:100:660:620 --painting-sizes composition_vii=344 --painting-style-weights composition_vii=1"
 SW="--painting-crops great_wave=0:0:600:514 --painting-sizes great_wave=166 --painting-style-distances great_wave=sliced-wasserstein --painting-style-weights great_wave=3e7 --painting-style-layers great_wave=block1_conv2:1,block2_conv2:1,block3_conv3:1,block3_conv4:0,block4_conv3:1,block4_conv4:0"
 mkdir -p /tmp/dev/three
 for p in composition_vii great_wave starry_night; do ln -sf $PWD/.devcarry/paintings/$p.jpg /tmp/dev/three/; done
